@@ -1,0 +1,93 @@
+"""The one Celery app factory every service uses; all Celery settings live here."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from celery import Celery
+from kombu.transport.native_delayed_delivery import (
+    bind_queue_to_native_delayed_delivery_exchange,
+    declare_native_delayed_delivery_exchanges_and_queues,
+)
+
+from contracts.routing import DEAD_LETTER_QUEUES, TASK_QUEUES, route_task
+from contracts.settings import PlatformSettings
+from contracts.topology import UNROUTABLE_QUEUE, declare
+
+#: How long task results stay in ``celery_taskmeta`` before ``celery.backend_cleanup``
+#: deletes them. The API copies every finished workflow into its own tables long before.
+RESULT_EXPIRES = timedelta(days=7)
+
+#: Celery's ``celery.backend_cleanup`` deletes expired results; the scheduler starts it.
+BACKEND_CLEANUP = "celery.backend_cleanup"
+
+
+def create_celery_app(name: str, settings: PlatformSettings) -> Celery:
+    """A Celery app wired to the platform's broker, result backend and topology.
+
+    JSON is the only serializer accepted anywhere (no pickle); messages are acknowledged
+    after the task ran and requeued when a worker dies; publishes wait for the broker's
+    confirm; results go to PostgreSQL through Celery's database backend
+    (:class:`contracts.results.ResultBackend`).
+    """
+    app = Celery(name, set_as_current=False)
+    app.backend_cls = "contracts.results:ResultBackend"
+    app.conf.update(
+        broker_url=str(settings.amqp_url),
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"confirm_publish": True},
+        result_backend=settings.result_backend_url,
+        result_extended=True,
+        result_expires=RESULT_EXPIRES,
+        database_engine_options={
+            "pool_pre_ping": True,
+            "pool_recycle": 1800,
+            # date_done is a naive column: store UTC whatever the server's time zone.
+            "connect_args": {"options": "-c timezone=UTC"},
+        },
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_accept_content=["json"],
+        event_serializer="json",
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_track_started=True,
+        worker_prefetch_multiplier=1,
+        worker_deduplicate_successful_tasks=True,
+        worker_hijack_root_logger=False,
+        task_queues=TASK_QUEUES,
+        task_routes=(route_task,),
+        task_default_queue=UNROUTABLE_QUEUE.name,
+        task_create_missing_queues=False,
+        broker_native_delayed_delivery_queue_type="quorum",
+        enable_utc=True,
+        timezone="UTC",
+    )
+    return app
+
+
+def declare_topology(app: Celery) -> None:
+    """Declare every exchange, queue and binding of the system on ``app``'s broker.
+
+    Workers declare their own queues when they start; this declares everything at once
+    (dead-letter queues, the unroutable catch-all, and Celery's delayed-delivery
+    exchanges used by retries and chords), so messages published before a worker ever
+    ran are routed, not dropped.
+    """
+    with app.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=3)
+        declare(connection, (*TASK_QUEUES, *DEAD_LETTER_QUEUES))
+        declare_native_delayed_delivery_exchanges_and_queues(
+            connection, app.conf.broker_native_delayed_delivery_queue_type
+        )
+        for queue in TASK_QUEUES:
+            if queue.exchange.type == "topic":
+                bind_queue_to_native_delayed_delivery_exchange(connection, queue)
+
+
+def prepare_result_store(app: Celery) -> None:
+    """Create Celery's result tables if they are missing (idempotent)."""
+    backend: Any = app.backend
+    backend.ResultSession().close()

@@ -1,0 +1,62 @@
+"""Routing derived from the contracts: the one place that maps task names to queues.
+
+Every service, producer or consumer, installs :data:`TASK_QUEUES` and :func:`route_task`
+through the app factory, so they all declare the same queues with the same arguments
+(Celery's quorum-queue detection reads the sender's own queue list).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from kombu import Queue
+
+from contracts import email, reports
+from contracts.base import TaskContract
+from contracts.topology import UNROUTABLE_QUEUE
+
+CONTRACTS: dict[str, TaskContract[Any, Any]] = {
+    contract.name: contract for contract in (email.SEND, reports.GENERATE)
+}
+
+#: Every queue of the system, the unroutable catch-all first: a domain exchange names it
+#: as its alternate exchange, so it has to exist before anything is published.
+TASK_QUEUES: tuple[Queue, ...] = (
+    UNROUTABLE_QUEUE,
+    *(queue for contract in CONTRACTS.values() for queue in contract.queues),
+)
+
+DEAD_LETTER_QUEUES: tuple[Queue, ...] = tuple(
+    queue for contract in CONTRACTS.values() for queue in contract.dead_letter_queues
+)
+
+
+def contract_for(task_name: str) -> TaskContract[Any, Any]:
+    """The contract of ``task_name``; raises ``KeyError`` for an unknown name."""
+    return CONTRACTS[task_name]
+
+
+def route_task(
+    name: str,
+    args: tuple[Any, ...],
+    kwargs: Mapping[str, Any] | None,
+    options: Mapping[str, Any],
+    task: Any = None,
+    **_: Any,
+) -> dict[str, str] | None:
+    """Celery router: the queue, exchange and routing key for a contract task.
+
+    Returns ``None`` for names that are not contracts, so Celery falls back to the
+    default queue (which is the unroutable queue: such a task is visible, not lost).
+    """
+    contract = CONTRACTS.get(name)
+    if contract is None:
+        return None
+    return contract.route(kwargs or {})
+
+
+def queues_named(names: list[str]) -> list[Queue]:
+    """The declared queues with these names (``KeyError`` names the first unknown one)."""
+    by_name = {queue.name: queue for queue in TASK_QUEUES}
+    return [by_name[name] for name in names]

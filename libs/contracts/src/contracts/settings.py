@@ -1,0 +1,76 @@
+"""Settings every service shares: where the broker and the database are.
+
+Each service extends :class:`PlatformSettings` with its own variables, so a variable
+means the same thing in every service. ``DATABASE_URL`` is given in the plain
+``postgresql://user:pass@host:port/db`` form; each consumer derives the driver URL it
+needs from it (asyncpg for the API, psycopg 3 for Celery and the workers).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TypeVar
+
+from pydantic import AmqpDsn, Field, PostgresDsn, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_AMQP_URL = "amqp://guest:guest@localhost:5672//"
+DEFAULT_DATABASE_URL = "postgresql://postgres@localhost:5432/postgres"
+
+
+class PlatformSettings(BaseSettings):
+    """The broker and database locations, read from ``AMQP_URL`` and ``DATABASE_URL``."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    amqp_url: AmqpDsn = Field(default=AmqpDsn(DEFAULT_AMQP_URL))
+    database_url: PostgresDsn = Field(default=PostgresDsn(DEFAULT_DATABASE_URL))
+
+    @field_validator("database_url")
+    @classmethod
+    def _plain_postgresql(cls, value: PostgresDsn) -> PostgresDsn:
+        if value.scheme not in ("postgresql", "postgres"):
+            raise ValueError(
+                "use the plain postgresql://user:pass@host:port/db form; "
+                "each service picks its own driver"
+            )
+        return value
+
+    def _database_url_with(self, scheme: str) -> str:
+        rest = str(self.database_url).split("://", 1)[1]
+        return f"{scheme}://{rest}"
+
+    @property
+    def async_database_url(self) -> str:
+        """SQLAlchemy URL for asyncio code (asyncpg)."""
+        return self._database_url_with("postgresql+asyncpg")
+
+    @property
+    def sync_database_url(self) -> str:
+        """SQLAlchemy URL for blocking code (psycopg 3)."""
+        return self._database_url_with("postgresql+psycopg")
+
+    @property
+    def result_backend_url(self) -> str:
+        """Celery's database result backend URL (``db+postgresql+psycopg://...``)."""
+        return "db+" + self.sync_database_url
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+def load_settings(settings_cls: type[SettingsT]) -> SettingsT:
+    """Read settings from the environment, or exit naming each bad variable.
+
+    A service calls this once at start-up: a missing or malformed variable stops it with
+    a message such as ``AMQP_URL: Input should be a valid URL`` instead of a traceback.
+    """
+    try:
+        return settings_cls()
+    except ValidationError as exc:
+        lines = [f"configuration error in {settings_cls.__name__}:"]
+        for error in exc.errors():
+            variable = "_".join(str(part) for part in error["loc"]).upper() or "?"
+            lines.append(f"  {variable}: {error['msg']}")
+        sys.stderr.write("\n".join(lines) + "\n")
+        raise SystemExit(2) from None
