@@ -1,0 +1,1 @@
+"""The HTTP API: accepts work, dispatches it by task name, serves workflow status."""

@@ -1,0 +1,57 @@
+"""The ``api`` command: ``api`` (or ``api serve``) runs the server, ``api migrate`` the schema."""
+
+from __future__ import annotations
+
+import argparse
+from importlib.resources import files
+
+import uvicorn
+from alembic import command
+from alembic.config import Config
+
+from api.config import get_settings
+from contracts import create_celery_app
+from contracts.celery_app import declare_topology, prepare_result_store
+from contracts.logs import configure_logging
+
+
+def alembic_config() -> Config:
+    config = Config(str(files("api").joinpath("alembic.ini")))
+    config.set_main_option("script_location", "api:migrations")
+    return config
+
+
+def migrate() -> None:
+    """Apply the API's migrations, create Celery's result tables, declare the topology."""
+    settings = get_settings()
+    command.upgrade(alembic_config(), "head")
+    app = create_celery_app("api-migrate", settings)
+    prepare_result_store(app)
+    declare_topology(app)
+    app.close()
+    print("api: schema at head, result tables ready, broker topology declared")
+
+
+def serve() -> None:
+    settings = get_settings()
+    configure_logging("api")
+    uvicorn.run(
+        "api.main:create_app",
+        factory=True,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="api", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve", help="run the HTTP server (the default)")
+    sub.add_parser("migrate", help="apply migrations and declare the broker topology")
+    args = parser.parse_args(argv)
+    if args.command == "migrate":
+        migrate()
+    else:
+        serve()

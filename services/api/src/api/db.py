@@ -1,0 +1,19 @@
+"""The API's pooled async database engine."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from api.config import Settings
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """An asyncpg engine with a connection pool; timestamps are read and written in UTC."""
+    return create_async_engine(
+        settings.async_database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={"server_settings": {"timezone": "UTC", "application_name": "api"}},
+    )

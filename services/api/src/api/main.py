@@ -1,0 +1,51 @@
+"""The FastAPI application and what it runs beside the routes (relay, tracker)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from fastapi import FastAPI
+
+from api.config import Settings, get_settings
+from api.db import create_engine
+from api.deps import Services
+from api.routes import emails, health, workflows
+from api.workflows.relay import OutboxRelay
+from api.workflows.tracker import Tracker
+from contracts import create_celery_app
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API; its engine, Celery app, relay and tracker live as long as the app runs."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        celery_app = create_celery_app("api", settings)
+        relay = OutboxRelay(engine, celery_app, settings.relay_interval)
+        tracker = Tracker(engine, settings.tracker_interval)
+        app.state.services = Services(settings, engine, celery_app, relay)
+        try:
+            async with anyio.create_task_group() as background:
+                background.start_soon(relay.run)
+                background.start_soon(tracker.run)
+                yield
+                background.cancel_scope.cancel()
+        finally:
+            await engine.dispose()
+            await anyio.to_thread.run_sync(celery_app.close)
+
+    app = FastAPI(
+        title="Switchyard API",
+        version="0.1.0",
+        summary="Accepts work, runs it on Celery workers, and reports one status per workflow.",
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+    )
+    app.include_router(health.router)
+    app.include_router(emails.router)
+    app.include_router(workflows.router)
+    return app

@@ -1,0 +1,98 @@
+"""The API's tables (schema ``api``) and the read-only view of Celery's result table."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+SCHEMA = "api"
+
+metadata = MetaData(schema=SCHEMA)
+
+#: One row per workflow. ``steps`` holds each step's last known state, copied from
+#: Celery's result table by the tracker, so a finished workflow reads in one query.
+workflows = Table(
+    "workflows",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("tenant", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("shape", Text, nullable=False),
+    Column("origin", Text, nullable=False, server_default="api"),
+    Column("request_id", Text, nullable=True),
+    Column("status", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("cancelled_at", DateTime(timezone=True), nullable=True),
+    Column("request", JSONB, nullable=False),
+    Column("steps", JSONB, nullable=False),
+    Column("result", JSONB, nullable=True),
+    Column("error", JSONB, nullable=True),
+)
+Index(
+    "workflows_tenant_created",
+    workflows.c.tenant,
+    workflows.c.created_at.desc(),
+    workflows.c.id.desc(),
+)
+Index(
+    "workflows_tenant_kind_created",
+    workflows.c.tenant,
+    workflows.c.kind,
+    workflows.c.created_at.desc(),
+    workflows.c.id.desc(),
+)
+Index(
+    "workflows_tenant_status_created",
+    workflows.c.tenant,
+    workflows.c.status,
+    workflows.c.created_at.desc(),
+    workflows.c.id.desc(),
+)
+Index(
+    "workflows_unfinished",
+    workflows.c.created_at,
+    postgresql_where=text("finished_at IS NULL"),
+)
+
+#: Messages committed with their workflow and not yet confirmed by the broker.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("workflow_id", Uuid, nullable=False),
+    Column("message", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=True),
+)
+
+#: Celery's result table as the workers write it (read only here; Celery creates it).
+celery_metadata = MetaData()
+taskmeta = Table(
+    "celery_taskmeta",
+    celery_metadata,
+    Column("task_id", String(155)),
+    Column("status", String(50)),
+    Column("result", LargeBinary),
+    Column("date_done", DateTime),
+    Column("date_started", DateTime(timezone=True)),
+    Column("retries", Integer),
+    Column("worker", String(155)),
+    Column("name", String(155)),
+)

@@ -1,0 +1,1 @@
+"""Workflows: what the API starts, tracks and reports."""

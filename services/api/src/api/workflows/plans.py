@@ -1,0 +1,91 @@
+"""Turning accepted requests into Celery canvases, built by task name from the contracts.
+
+Every task id is chosen here, before anything is published, so the workflow's steps are
+known (and pollable) from the moment the request is accepted. The canvas is kept as the
+plain JSON dict Celery serializes signatures to, which is what the outbox stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid4
+
+from celery import Celery, chain, chord, group
+
+from contracts import Message, signature, task_name_of
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A workflow ready to be stored: its steps and the canvas that runs them."""
+
+    workflow_id: UUID
+    kind: str
+    shape: str
+    steps: list[dict[str, Any]]
+    canvas: dict[str, Any]
+
+
+def _step(payload: Message) -> dict[str, Any]:
+    return {"name": task_name_of(payload), "task_id": str(uuid4())}
+
+
+def _headers(workflow_id: UUID, request_id: str | None) -> dict[str, str]:
+    headers = {"workflow_id": str(workflow_id)}
+    if request_id:
+        headers["request_id"] = request_id
+    return headers
+
+
+def single(app: Celery, kind: str, payload: Message, request_id: str | None = None) -> Plan:
+    """One task."""
+    workflow_id = uuid4()
+    step = _step(payload)
+    sig = signature(
+        app, payload, task_id=step["task_id"], headers=_headers(workflow_id, request_id)
+    )
+    return Plan(workflow_id, kind, "single", [step], dict(sig))
+
+
+def sequence(
+    app: Celery, kind: str, payloads: Sequence[Message], request_id: str | None = None
+) -> Plan:
+    """A chain: each task starts when the one before it succeeded."""
+    workflow_id = uuid4()
+    headers = _headers(workflow_id, request_id)
+    steps = [_step(payload) for payload in payloads]
+    sigs = [
+        signature(app, payload, task_id=step["task_id"], headers=headers)
+        for payload, step in zip(payloads, steps, strict=True)
+    ]
+    return Plan(workflow_id, kind, "chain", steps, dict(chain(*sigs)))
+
+
+def parallel(
+    app: Celery,
+    kind: str,
+    payloads: Sequence[Message],
+    then: Message | None = None,
+    request_id: str | None = None,
+) -> Plan:
+    """A group of tasks running side by side, or, with ``then``, a chord.
+
+    The chord's callback runs once every member succeeded. On the database result
+    backend Celery completes a chord with the polling task ``celery.chord_unlock``, which
+    it publishes to the callback's queue: the worker that runs the callback unlocks it.
+    """
+    workflow_id = uuid4()
+    headers = _headers(workflow_id, request_id)
+    steps = [_step(payload) for payload in payloads]
+    members = [
+        signature(app, payload, task_id=step["task_id"], headers=headers)
+        for payload, step in zip(payloads, steps, strict=True)
+    ]
+    if then is None:
+        return Plan(workflow_id, kind, "group", steps, dict(group(members)))
+    callback_step = _step(then)
+    callback = signature(app, then, task_id=callback_step["task_id"], headers=headers)
+    canvas = chord(group(members), callback)
+    return Plan(workflow_id, kind, "chord", [*steps, callback_step], dict(canvas))

@@ -1,0 +1,218 @@
+"""Deriving step and workflow status from Celery's result rows (pure functions).
+
+A step's state comes from its row in ``celery_taskmeta``; the workflow's status is
+derived from its steps: ``cancelled`` once cancelled, ``failed`` when a step failed (the
+workflow cannot complete), ``succeeded`` when every step succeeded, ``running`` once any
+step started, ``queued`` before.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+SETTLED = frozenset({"succeeded", "failed", "cancelled"})
+FINAL_WORKFLOW = SETTLED
+
+#: Keys a stored step keeps across updates (the rest is recomputed from its row).
+BOOKKEEPING = ("cancelled", "cancelled_at")
+
+_CELERY_TO_STEP = {
+    "PENDING": "queued",
+    "RECEIVED": "queued",
+    "STARTED": "running",
+    "PROGRESS": "running",
+    "RETRY": "retrying",
+    "SUCCESS": "succeeded",
+    "FAILURE": "failed",
+    "REVOKED": "cancelled",
+}
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """The columns of one ``celery_taskmeta`` row that the status needs."""
+
+    task_id: str
+    state: str
+    result: bytes | None
+    date_done: datetime | None
+    date_started: datetime | None
+    retries: int | None
+    worker: str | None
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat()
+
+
+def _parse(moment: str | None) -> datetime | None:
+    return None if moment is None else datetime.fromisoformat(moment)
+
+
+def _decode(raw: bytes | None) -> Any:
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def error_from_meta(meta: Any) -> dict[str, str]:
+    """``{"type", "message"}`` from Celery's JSON-serialized exception."""
+    if isinstance(meta, Mapping) and "exc_type" in meta:
+        args = meta.get("exc_message")
+        if isinstance(args, list | tuple):
+            message = " ".join(str(arg) for arg in args)
+        else:
+            message = "" if args is None else str(args)
+        return {"type": str(meta["exc_type"]), "message": message}
+    return {"type": "Error", "message": "" if meta is None else str(meta)}
+
+
+def step_from_row(step: Mapping[str, Any], row: TaskRow | None) -> dict[str, Any]:
+    """A step's public view: its stored identity merged with its result row."""
+    view: dict[str, Any] = {
+        **{key: step[key] for key in BOOKKEEPING if key in step},
+        "name": step["name"],
+        "task_id": step["task_id"],
+        "status": "queued",
+        "attempts": 0,
+        "started_at": None,
+        "finished_at": None,
+        "result": None,
+        "error": None,
+        "worker": None,
+        "progress": None,
+    }
+    if step.get("cancelled") and (row is None or row.state != "SUCCESS"):
+        view.update(
+            status="cancelled",
+            finished_at=step.get("cancelled_at"),
+            error={"type": "Cancelled", "message": "cancelled before it started"},
+        )
+        return view
+    if row is None:
+        return view
+    status = _CELERY_TO_STEP.get(row.state, "running")
+    meta = _decode(row.result)
+    started_at = _aware(row.date_started)
+    view["status"] = status
+    view["started_at"] = _iso(started_at)
+    view["worker"] = row.worker
+    if started_at is not None or status in ("running", "retrying", "succeeded", "failed"):
+        view["attempts"] = (row.retries or 0) + 1
+    if status in SETTLED:
+        view["finished_at"] = _iso(_aware(row.date_done))
+    if status == "succeeded":
+        view["result"] = meta
+    elif status in ("failed", "retrying"):
+        view["error"] = error_from_meta(meta)
+    elif status == "cancelled":
+        view["error"] = {"type": "Cancelled", "message": "revoked before it finished"}
+    if row.state == "PROGRESS" and isinstance(meta, Mapping):
+        view["progress"] = {
+            "completed": int(meta.get("completed", 0)),
+            "total": int(meta.get("total", 0)),
+        }
+    return view
+
+
+def _skip_after_failure(shape: str, views: list[dict[str, Any]]) -> None:
+    """In a chain, steps after a failed or cancelled one will never run: say so."""
+    if shape != "chain":
+        return
+    for index, view in enumerate(views):
+        if view["status"] in ("failed", "cancelled"):
+            for later in views[index + 1 :]:
+                if later["status"] == "queued":
+                    later["status"] = "cancelled"
+                    later["finished_at"] = view["finished_at"]
+                    later["error"] = {
+                        "type": "NotRun",
+                        "message": f"not run: step {index + 1} ({view['name']}) {view['status']}",
+                    }
+            return
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A workflow's derived state."""
+
+    status: str
+    steps: list[dict[str, Any]]
+    finished_at: datetime | None
+    updated_at: datetime
+    result: Any
+    error: dict[str, str] | None
+
+
+def derive(
+    *,
+    shape: str,
+    stored_steps: Sequence[Mapping[str, Any]],
+    rows: Mapping[str, TaskRow],
+    created_at: datetime,
+    cancelled_at: datetime | None,
+) -> Derived:
+    """Combine a workflow's stored steps with their result rows."""
+    views = [step_from_row(step, rows.get(step["task_id"])) for step in stored_steps]
+    _skip_after_failure(shape, views)
+    statuses = [view["status"] for view in views]
+
+    if cancelled_at is not None:
+        status = "cancelled"
+    elif "failed" in statuses:
+        status = "failed"
+    elif statuses and all(s == "succeeded" for s in statuses):
+        status = "succeeded"
+    elif any(s != "queued" for s in statuses):
+        status = "running"
+    else:
+        status = "queued"
+
+    moments = [created_at]
+    if cancelled_at is not None:
+        moments.append(cancelled_at)
+    for row in rows.values():
+        for moment in (_aware(row.date_done), _aware(row.date_started)):
+            if moment is not None:
+                moments.append(moment)
+    finished_at: datetime | None = None
+    if status in FINAL_WORKFLOW and all(s in SETTLED for s in statuses):
+        ends = [m for m in (_parse(v["finished_at"]) for v in views) if m is not None]
+        finished_at = max([*ends, *([cancelled_at] if cancelled_at else [])], default=created_at)
+        moments.append(finished_at)
+
+    return Derived(
+        status=status,
+        steps=views,
+        finished_at=finished_at,
+        updated_at=max(moments),
+        result=_workflow_result(shape, views) if status == "succeeded" else None,
+        error=next((v["error"] for v in views if v["status"] == "failed"), None),
+    )
+
+
+def _workflow_result(shape: str, views: list[dict[str, Any]]) -> Any:
+    if shape == "group":
+        return [view["result"] for view in views]
+    return views[-1]["result"] if views else None
+
+
+def progress(steps: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Settled steps out of all steps."""
+    return {
+        "completed": sum(1 for step in steps if step["status"] in SETTLED),
+        "total": len(steps),
+    }

@@ -1,0 +1,85 @@
+"""Copies step states from Celery's result table into the API's workflow rows.
+
+Status reads merge live result rows themselves; the tracker keeps the stored status
+current for listings and filters, and freezes a finished workflow's document in the
+API's own table before Celery's result clean-up deletes the rows it came from. One API
+replica tracks at a time (a transaction-level advisory lock).
+"""
+
+from __future__ import annotations
+
+import anyio
+import structlog
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.workflows import store
+from api.workflows.status import derive
+
+log = structlog.get_logger(__name__)
+
+#: Advisory lock key: one tracker pass at a time across API replicas.
+TRACKER_LOCK = 0x7472_6163  # "trac"
+BATCH = 500
+
+
+class Tracker:
+    """Runs :meth:`sync` every ``interval`` seconds until cancelled."""
+
+    def __init__(self, engine: AsyncEngine, interval: float) -> None:
+        self._engine = engine
+        self._interval = interval
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.sync()
+            except Exception:
+                log.exception("tracker pass failed")
+            await anyio.sleep(self._interval)
+
+    async def sync(self) -> int:
+        """One pass over every unfinished workflow; returns how many rows changed."""
+        changed = 0
+        after = None
+        while True:
+            async with self._engine.begin() as conn:
+                got_lock = await conn.scalar(
+                    select(text(f"pg_try_advisory_xact_lock({TRACKER_LOCK})"))
+                )
+                if not got_lock:
+                    return changed
+                records = await store.unfinished(conn, after=after, limit=BATCH)
+                if not records:
+                    return changed
+                rows = await store.task_rows(
+                    conn, (step["task_id"] for r in records for step in r["steps"])
+                )
+                for record in records:
+                    state = derive(
+                        shape=record["shape"],
+                        stored_steps=record["steps"],
+                        rows=rows,
+                        created_at=record["created_at"],
+                        cancelled_at=record["cancelled_at"],
+                    )
+                    if (
+                        state.status != record["status"]
+                        or state.updated_at != record["updated_at"]
+                        or state.finished_at is not None
+                        or state.steps != record["steps"]
+                    ):
+                        await store.save_state(
+                            conn,
+                            record["id"],
+                            status=state.status,
+                            steps=state.steps,
+                            updated_at=state.updated_at,
+                            finished_at=state.finished_at,
+                            result=state.result,
+                            error=state.error,
+                        )
+                        changed += 1
+                after = records[-1]["created_at"]
+                if len(records) < BATCH:
+                    return changed
