@@ -1,0 +1,1 @@
+"""The email worker: consumes the email queues and delivers mail over SMTP."""

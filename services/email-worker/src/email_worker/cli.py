@@ -1,0 +1,60 @@
+"""The ``email-worker`` command: run the worker on the email queues, or ``migrate``."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+from importlib.resources import files
+
+from alembic import command
+from alembic.config import Config
+
+from email_worker.config import get_settings
+
+
+def alembic_config() -> Config:
+    config = Config(str(files("email_worker").joinpath("alembic.ini")))
+    config.set_main_option("script_location", "email_worker:migrations")
+    return config
+
+
+def migrate() -> None:
+    """Apply the email worker's migrations (schema ``email_worker``)."""
+    get_settings()
+    command.upgrade(alembic_config(), "head")
+    print("email-worker: schema at head")
+
+
+def run(extra: list[str]) -> None:
+    settings = get_settings()
+    from email_worker.worker import app
+
+    app.worker_main(
+        [
+            "worker",
+            "--queues",
+            settings.email_queues,
+            "--hostname",
+            f"email-worker@{socket.gethostname()}",
+            "--concurrency",
+            str(settings.worker_concurrency),
+            "--pool",
+            "prefork",
+            "--loglevel",
+            "INFO",
+            *extra,
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="email-worker", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    worker = sub.add_parser("run", help="consume the email queues (the default)")
+    worker.add_argument("celery_args", nargs=argparse.REMAINDER)
+    sub.add_parser("migrate", help="apply the email worker's migrations")
+    args = parser.parse_args(argv)
+    if args.command == "migrate":
+        migrate()
+    else:
+        run(getattr(args, "celery_args", []) or [])

@@ -1,0 +1,75 @@
+"""Recording delivery attempts, and finding an email that already went out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from contracts import EmailSent
+from email_worker.db import engine
+from email_worker.tables import deliveries
+
+
+@dataclass(frozen=True)
+class Attempt:
+    task_id: str
+    workflow_id: str | None
+    tenant: str
+    lane: str
+    attempt: int
+    recipients: int
+
+
+def already_sent(task_id: str) -> EmailSent | None:
+    """The result of this task's earlier successful delivery, if there was one."""
+    with engine().connect() as conn:
+        stored = conn.execute(
+            select(deliveries.c.result).where(
+                deliveries.c.task_id == task_id, deliveries.c.outcome == "sent"
+            )
+        ).scalar()
+    return None if stored is None else EmailSent.from_wire(stored)
+
+
+def record_sent(attempt: Attempt, result: EmailSent) -> None:
+    """Record a delivery the SMTP server accepted (once per task, whatever the retries)."""
+    with engine().begin() as conn:
+        conn.execute(
+            pg_insert(deliveries)
+            .values(
+                **_columns(attempt),
+                outcome="sent",
+                message_id=result.message_id,
+                result=result.to_wire(),
+            )
+            .on_conflict_do_nothing(
+                index_elements=[deliveries.c.task_id],
+                index_where=deliveries.c.outcome == "sent",
+            )
+        )
+
+
+def record_failed(attempt: Attempt, outcome: str, detail: str, code: int | None) -> None:
+    """Record a failed attempt (``deferred`` when it will be retried, else ``failed``)."""
+    with engine().begin() as conn:
+        conn.execute(
+            insert(deliveries).values(
+                **_columns(attempt), outcome=outcome, detail=detail[:1000], smtp_code=code
+            )
+        )
+
+
+def _columns(attempt: Attempt) -> dict[str, Any]:
+    return {
+        "task_id": attempt.task_id,
+        "workflow_id": attempt.workflow_id,
+        "tenant": attempt.tenant,
+        "lane": attempt.lane,
+        "attempt": attempt.attempt,
+        "recipients": attempt.recipients,
+        "attempted_at": datetime.now(UTC),
+    }

@@ -1,0 +1,1 @@
+"""The report worker: builds reports from PostgreSQL and stores the artifacts."""

@@ -1,0 +1,1 @@
+"""The scheduler: Celery beat on the shared app, dispatching periodic work by task name."""
