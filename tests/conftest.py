@@ -1,0 +1,99 @@
+"""Session fixtures: a real broker vhost, a real database, an SMTP sink, real processes.
+
+Like Celery's own integration suite, one set of services runs for the whole session;
+each test tells its work apart by unique subjects and ids.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from tests.support import processes
+from tests.support.infra import fresh_database, fresh_vhost, provide_broker, provide_database
+from tests.support.smtp_sink import SmtpSink, free_port
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> Iterator[str]:
+    """A fresh vhost on the test broker, deleted after the session."""
+    with provide_broker(os.environ) as (url, management_url), fresh_vhost(
+        url, management_url
+    ) as vhost_url:
+        yield vhost_url
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A fresh database on the test server, dropped after the session."""
+    with provide_database(os.environ) as url, fresh_database(url) as fresh:
+        yield fresh
+
+
+@pytest.fixture(scope="session")
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def service_env(amqp_url: str, database_url: str, smtp_sink: SmtpSink) -> dict[str, str]:
+    """The environment every service process gets: the same variable names everywhere."""
+    return {
+        "AMQP_URL": amqp_url,
+        "DATABASE_URL": database_url,
+        "SMTP_HOST": smtp_sink.host,
+        "SMTP_PORT": str(smtp_sink.port),
+        "EMAIL_RETRY_BACKOFF": "1",
+        "EMAIL_RETRY_BACKOFF_MAX": "2",
+        "EMAIL_MAX_RETRIES": "3",
+        "WORKER_CONCURRENCY": "2",
+    }
+
+
+@pytest.fixture(scope="session")
+def migrated(service_env: dict[str, str]) -> dict[str, str]:
+    processes.run(["api", "migrate"], service_env)
+    processes.run(["email-worker", "migrate"], service_env)
+    return service_env
+
+
+@dataclass
+class System:
+    """The running services and how to reach them."""
+
+    api_url: str
+    env: dict[str, str]
+    api: processes.ServiceProcess
+    email_worker: processes.ServiceProcess
+
+
+@pytest.fixture(scope="session")
+def system(migrated: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    log_dir = tmp_path_factory.mktemp("service-logs")
+    port = free_port()
+    env = {**migrated, "API_HOST": "127.0.0.1", "API_PORT": str(port)}
+    started: list[processes.ServiceProcess] = []
+    try:
+        email_worker = processes.start("email-worker", ["email-worker"], env, log_dir)
+        started.append(email_worker)
+        api = processes.start("api", ["api"], env, log_dir)
+        started.append(api)
+        processes.wait_for_log(email_worker, "ready.")
+        api_url = f"http://127.0.0.1:{port}"
+        processes.wait_until_ready(api, f"{api_url}/readyz")
+        yield System(api_url, env, api, email_worker)
+    finally:
+        for service in reversed(started):
+            service.stop()
+
+
+@pytest.fixture
+def client(system: System) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=system.api_url, timeout=40) as http:
+        yield http

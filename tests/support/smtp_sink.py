@@ -1,0 +1,130 @@
+"""A real SMTP server (aiosmtpd) that keeps what it receives: the tests' and `just dev`'s sink.
+
+Run it alone with ``python -m tests.support.smtp_sink [--port 1025]``: it prints a line
+for every message it accepts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import email.policy
+import threading
+import socket
+import time
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+@dataclass
+class Received:
+    """One accepted SMTP transaction."""
+
+    envelope_from: str
+    envelope_to: list[str]
+    message: EmailMessage
+
+    @property
+    def subject(self) -> str:
+        return str(self.message["Subject"])
+
+
+@dataclass
+class Mailbox:
+    """What the sink received; thread safe."""
+
+    messages: list[Received] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: SMTP replies to give instead of accepting, consumed one per transaction.
+    scripted_replies: list[str] = field(default_factory=list)
+
+    def add(self, received: Received) -> None:
+        with self._lock:
+            self.messages.append(received)
+
+    def next_reply(self) -> str | None:
+        with self._lock:
+            return self.scripted_replies.pop(0) if self.scripted_replies else None
+
+    def with_subject(self, subject: str) -> list[Received]:
+        with self._lock:
+            return [m for m in self.messages if m.subject == subject]
+
+    def wait_for(self, subject: str, count: int = 1, timeout: float = 30.0) -> list[Received]:
+        """Messages with ``subject`` once there are at least ``count`` (else what is there)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.with_subject(subject)
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        return self.with_subject(subject)
+
+
+class _Handler:
+    def __init__(self, mailbox: Mailbox, echo: bool) -> None:
+        self.mailbox = mailbox
+        self.echo = echo
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        reply = self.mailbox.next_reply()
+        if reply is not None:
+            return reply
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        received = Received(envelope.mail_from, list(envelope.rcpt_tos), message)
+        self.mailbox.add(received)
+        if self.echo:
+            print(
+                f"[smtp-sink] from={received.envelope_from} to={','.join(received.envelope_to)}"
+                f" subject={received.subject!r} message-id={message['Message-ID']}",
+                flush=True,
+            )
+        return "250 Message accepted for delivery"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+class SmtpSink:
+    """Starts an aiosmtpd server on ``host:port`` (0 picks a free port)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, echo: bool = False) -> None:
+        self.mailbox = Mailbox()
+        self.host = host
+        self.port = port or free_port(host)
+        self._controller = Controller(_Handler(self.mailbox, echo), hostname=host, port=self.port)
+
+    def start(self) -> SmtpSink:
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=1025)
+    args = parser.parse_args()
+    sink = SmtpSink(args.host, args.port, echo=True).start()
+    print(f"[smtp-sink] listening on {args.host}:{sink.port}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sink.stop()
+
+
+if __name__ == "__main__":
+    main()
