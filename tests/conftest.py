@@ -21,9 +21,10 @@ from tests.support.smtp_sink import SmtpSink, free_port
 @pytest.fixture(scope="session")
 def amqp_url() -> Iterator[str]:
     """A fresh vhost on the test broker, deleted after the session."""
-    with provide_broker(os.environ) as (url, management_url), fresh_vhost(
-        url, management_url
-    ) as vhost_url:
+    with (
+        provide_broker(os.environ) as (url, management_url),
+        fresh_vhost(url, management_url) as vhost_url,
+    ):
         yield vhost_url
 
 
@@ -60,6 +61,7 @@ def service_env(amqp_url: str, database_url: str, smtp_sink: SmtpSink) -> dict[s
 def migrated(service_env: dict[str, str]) -> dict[str, str]:
     processes.run(["api", "migrate"], service_env)
     processes.run(["email-worker", "migrate"], service_env)
+    processes.run(["report-worker", "migrate"], service_env)
     return service_env
 
 
@@ -71,6 +73,7 @@ class System:
     env: dict[str, str]
     api: processes.ServiceProcess
     email_worker: processes.ServiceProcess
+    report_worker: processes.ServiceProcess
 
 
 @pytest.fixture(scope="session")
@@ -82,12 +85,15 @@ def system(migrated: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -
     try:
         email_worker = processes.start("email-worker", ["email-worker"], env, log_dir)
         started.append(email_worker)
+        report_worker = processes.start("report-worker", ["report-worker"], env, log_dir)
+        started.append(report_worker)
         api = processes.start("api", ["api"], env, log_dir)
         started.append(api)
         processes.wait_for_log(email_worker, "ready.")
+        processes.wait_for_log(report_worker, "ready.")
         api_url = f"http://127.0.0.1:{port}"
         processes.wait_until_ready(api, f"{api_url}/readyz")
-        yield System(api_url, env, api, email_worker)
+        yield System(api_url, env, api, email_worker, report_worker)
     finally:
         for service in reversed(started):
             service.stop()

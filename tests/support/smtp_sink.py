@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import email
 import email.policy
-import threading
 import socket
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
@@ -53,15 +54,29 @@ class Mailbox:
         with self._lock:
             return [m for m in self.messages if m.subject == subject]
 
+    def addressed_to(self, address: str) -> list[Received]:
+        with self._lock:
+            return [m for m in self.messages if address in m.envelope_to]
+
     def wait_for(self, subject: str, count: int = 1, timeout: float = 30.0) -> list[Received]:
         """Messages with ``subject`` once there are at least ``count`` (else what is there)."""
+        return self._wait(lambda: self.with_subject(subject), count, timeout)
+
+    def wait_for_recipient(
+        self, address: str, count: int = 1, timeout: float = 30.0
+    ) -> list[Received]:
+        """Messages to ``address`` once there are at least ``count`` (else what is there)."""
+        return self._wait(lambda: self.addressed_to(address), count, timeout)
+
+    @staticmethod
+    def _wait(find: Callable[[], list[Received]], count: int, timeout: float) -> list[Received]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = self.with_subject(subject)
+            found = find()
             if len(found) >= count:
                 return found
             time.sleep(0.05)
-        return self.with_subject(subject)
+        return find()
 
 
 class _Handler:

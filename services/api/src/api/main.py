@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from api.config import Settings, get_settings
 from api.db import create_engine
 from api.deps import Services
-from api.routes import emails, health, workflows
+from api.routes import emails, health, reports, workflows
 from api.workflows.relay import OutboxRelay
 from api.workflows.tracker import Tracker
 from contracts import create_celery_app
@@ -47,5 +47,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(health.router)
     app.include_router(emails.router)
+    app.include_router(reports.router)
     app.include_router(workflows.router)
     return app

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from contracts.email import EmailContent
+from contracts import Period, ReportFormat, ReportKind
+from contracts.email import MAX_ATTACHMENTS, MAX_RECIPIENTS, EmailContent
 
 StepStatus = Literal["queued", "running", "retrying", "succeeded", "failed", "cancelled"]
 WorkflowStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
@@ -24,11 +25,52 @@ class EmailRequest(EmailContent):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ReportSpec(Request):
+    """One report: what it is about, the days it covers, and its format."""
+
+    kind: ReportKind
+    period: Period
+    format: ReportFormat = ReportFormat.CSV
+
+
+class ReportRequest(ReportSpec):
+    """``POST /v1/reports``: one report, or with ``deliver_to`` a chain that emails it."""
+
+    deliver_to: list[EmailStr] | None = Field(default=None, min_length=1, max_length=MAX_RECIPIENTS)
+
+
+class ReportBatchRequest(Request):
+    """``POST /v1/report-batches``: reports in parallel, or with ``deliver_to`` a chord
+    that emails one digest carrying all of them once every report succeeded."""
+
+    reports: list[ReportSpec] = Field(min_length=1, max_length=MAX_ATTACHMENTS)
+    deliver_to: list[EmailStr] | None = Field(default=None, min_length=1, max_length=MAX_RECIPIENTS)
+
+
+class ReportMetadata(BaseModel):
+    """A stored report (``GET /v1/reports/{id}``); its bytes are at ``content_url``."""
+
+    id: str
+    kind: str
+    format: str
+    period: dict[str, str]
+    content_type: str
+    filename: str
+    bytes: int
+    rows: int
+    sha256: str
+    created_at: str
+    content_url: str
+
+
 class Accepted(BaseModel):
     """The answer to an accepted submission (202)."""
 
     workflow_id: str
     status_url: str
+    report_ids: list[str] | None = Field(
+        default=None, description="ids of the reports the workflow will store (report workflows)"
+    )
 
 
 class Progress(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    Date,
     DateTime,
     Identity,
     Index,
@@ -95,4 +96,30 @@ taskmeta = Table(
     Column("retries", Integer),
     Column("worker", String(155)),
     Column("name", String(155)),
+)
+
+#: The report worker's tables (read only here: metadata and content of stored reports).
+reports_metadata = MetaData(schema="report_worker")
+reports = Table(
+    "reports",
+    reports_metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("tenant", Text),
+    Column("kind", Text),
+    Column("format", Text),
+    Column("period_start", Date),
+    Column("period_end", Date),
+    Column("content_type", Text),
+    Column("filename", Text),
+    Column("size", BigInteger),
+    Column("sha256", Text),
+    Column("rows", BigInteger),
+    Column("created_at", DateTime(timezone=True)),
+)
+report_chunks = Table(
+    "report_chunks",
+    reports_metadata,
+    Column("report_id", Uuid, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("data", LargeBinary),
 )

@@ -17,8 +17,8 @@ class Attachment:
 
 
 def sender_domain(sender: str) -> str:
-    address = parseaddr(sender)[1]
-    return address.rpartition("@")[2] or "localhost"
+    _, at, domain = parseaddr(sender)[1].rpartition("@")
+    return domain if at and domain else "localhost"
 
 
 def build_message(

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Index, Integer, MetaData, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    Uuid,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 
 SCHEMA = "email_worker"
@@ -35,4 +46,25 @@ Index(
     deliveries.c.task_id,
     unique=True,
     postgresql_where=deliveries.c.outcome == "sent",
+)
+
+# The report worker's tables, read (never written) to attach reports by reference.
+_reports_schema = MetaData(schema="report_worker")
+
+reports = Table(
+    "reports",
+    _reports_schema,
+    Column("id", Uuid, primary_key=True),
+    Column("tenant", Text),
+    Column("content_type", Text),
+    Column("filename", Text),
+    Column("size", BigInteger),
+)
+
+report_chunks = Table(
+    "report_chunks",
+    _reports_schema,
+    Column("report_id", Uuid, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("data", LargeBinary),
 )

@@ -1,11 +1,28 @@
-"""The ``report-worker`` command: run the worker on the reports queue."""
+"""The ``report-worker`` command: run the worker on the reports queue, or ``migrate``."""
 
 from __future__ import annotations
 
 import argparse
 import socket
+from importlib.resources import files
+
+from alembic import command
+from alembic.config import Config
 
 from report_worker.config import get_settings
+
+
+def alembic_config() -> Config:
+    config = Config(str(files("report_worker").joinpath("alembic.ini")))
+    config.set_main_option("script_location", "report_worker:migrations")
+    return config
+
+
+def migrate() -> None:
+    """Apply the report worker's migrations (schema ``report_worker``)."""
+    get_settings()
+    command.upgrade(alembic_config(), "head")
+    print("report-worker: schema at head")
 
 
 def run(extra: list[str]) -> None:
@@ -35,5 +52,9 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command")
     worker = sub.add_parser("run", help="consume the reports queue (the default)")
     worker.add_argument("celery_args", nargs=argparse.REMAINDER)
+    sub.add_parser("migrate", help="apply the report worker's migrations")
     args = parser.parse_args(argv)
-    run(getattr(args, "celery_args", []) or [])
+    if args.command == "migrate":
+        migrate()
+    else:
+        run(getattr(args, "celery_args", []) or [])

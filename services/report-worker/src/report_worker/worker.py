@@ -8,10 +8,12 @@ from celery.signals import setup_logging
 
 from contracts import create_celery_app
 from contracts.logs import configure_logging
+from report_worker import tasks
 from report_worker.config import get_settings
 
 settings = get_settings()
 app = create_celery_app("report-worker", settings)
+tasks.register(app, settings)
 
 
 @setup_logging.connect

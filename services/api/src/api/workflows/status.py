@@ -129,14 +129,20 @@ def step_from_row(step: Mapping[str, Any], row: TaskRow | None) -> dict[str, Any
 
 
 def _skip_after_failure(shape: str, views: list[dict[str, Any]]) -> None:
-    """In a chain, steps after a failed or cancelled one will never run: say so."""
+    """In a chain, steps after a failed or cancelled one will never run: say so.
+
+    Celery also marks a failed chain's later tasks FAILURE with the same error, although
+    they never started; they are shown as not run rather than as failures of their own.
+    """
     if shape != "chain":
         return
     for index, view in enumerate(views):
         if view["status"] in ("failed", "cancelled"):
             for later in views[index + 1 :]:
-                if later["status"] == "queued":
+                if later["status"] in ("queued", "failed") and later["started_at"] is None:
                     later["status"] = "cancelled"
+                    later["attempts"] = 0
+                    later["result"] = None
                     later["finished_at"] = view["finished_at"]
                     later["error"] = {
                         "type": "NotRun",
@@ -184,7 +190,9 @@ def derive(
     moments = [created_at]
     if cancelled_at is not None:
         moments.append(cancelled_at)
-    for row in rows.values():
+    # ``rows`` may hold other workflows' rows too (the tracker reads a batch at once).
+    own_rows = (rows.get(step["task_id"]) for step in stored_steps)
+    for row in (r for r in own_rows if r is not None):
         for moment in (_aware(row.date_done), _aware(row.date_started)):
             if moment is not None:
                 moments.append(moment)

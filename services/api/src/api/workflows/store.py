@@ -140,6 +140,8 @@ class Cursor:
         try:
             padded = value + "=" * (-len(value) % 4)
             created_at, workflow_id = json.loads(base64.urlsafe_b64decode(padded))
+            if not isinstance(workflow_id, str):  # UUID() raises AttributeError on others
+                raise TypeError("workflow id is not a string")
             moment = datetime.fromisoformat(created_at)
             if moment.tzinfo is None:
                 raise ValueError("naive timestamp")

@@ -33,11 +33,14 @@ def status_url(plan: Plan) -> str:
     return f"/v1/workflows/{plan.workflow_id}"
 
 
-def accepted(plan: Plan) -> JSONResponse:
+def accepted(plan: Plan, report_ids: list[str] | None = None) -> JSONResponse:
     """202 with the workflow id, where to poll it, and a ``Location`` header."""
     url = status_url(plan)
+    body: dict[str, object] = {"workflow_id": str(plan.workflow_id), "status_url": url}
+    if report_ids is not None:
+        body["report_ids"] = report_ids
     return JSONResponse(
-        {"workflow_id": str(plan.workflow_id), "status_url": url},
+        body,
         status_code=202,
         headers={"Location": url},
     )

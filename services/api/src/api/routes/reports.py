@@ -1,0 +1,94 @@
+"""Report workflows (one report, a chain that emails it, a group or a chord) and reports."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from api import reporting
+from api.deps import ServicesDep, TenantDep
+from api.schemas import Accepted, ReportBatchRequest, ReportMetadata, ReportRequest
+from api.workflows import plans, store
+from api.workflows.submit import accepted, submit
+
+router = APIRouter(tags=["reports"])
+
+NOT_FOUND = "report not found (a report exists once its step succeeded)"
+
+
+@router.post(
+    "/v1/reports",
+    status_code=202,
+    response_model=Accepted,
+    responses={413: {"description": "request body too large"}},
+)
+async def create_report(
+    body: ReportRequest, services: ServicesDep, tenant: TenantDep
+) -> JSONResponse:
+    """Build one report; with ``deliver_to``, a chain that then emails it as an attachment."""
+    [generate] = reporting.generate_payloads([body], tenant)
+    if body.deliver_to:
+        email = reporting.delivery(body.deliver_to, [generate], tenant)
+        plan = plans.sequence(services.celery, "report", [generate, email])
+    else:
+        plan = plans.single(services.celery, "report", generate)
+    await submit(services, plan, tenant=tenant, request=body.model_dump(mode="json"))
+    return accepted(plan, report_ids=[str(generate.report_id)])
+
+
+@router.post(
+    "/v1/report-batches",
+    status_code=202,
+    response_model=Accepted,
+    responses={413: {"description": "request body too large"}},
+)
+async def create_report_batch(
+    body: ReportBatchRequest, services: ServicesDep, tenant: TenantDep
+) -> JSONResponse:
+    """Build reports in parallel (a group); with ``deliver_to``, a chord whose callback
+    emails one digest carrying every report once all of them succeeded."""
+    payloads = reporting.generate_payloads(body.reports, tenant)
+    then = reporting.delivery(body.deliver_to, payloads, tenant) if body.deliver_to else None
+    plan = plans.parallel(services.celery, "report_batch", payloads, then=then)
+    await submit(services, plan, tenant=tenant, request=body.model_dump(mode="json"))
+    return accepted(plan, report_ids=[str(payload.report_id) for payload in payloads])
+
+
+@router.get("/v1/reports/{report_id}", response_model=ReportMetadata, responses={404: {}})
+async def get_report(report_id: str, services: ServicesDep, tenant: TenantDep) -> JSONResponse:
+    """A stored report's metadata."""
+    parsed = store.parse_id(report_id)
+    if parsed is None:
+        raise HTTPException(404, NOT_FOUND)
+    async with services.engine.connect() as conn:
+        report = await reporting.find(conn, parsed, tenant)
+    if report is None:
+        raise HTTPException(404, NOT_FOUND)
+    return JSONResponse(report, headers={"ETag": f'"{report["sha256"]}"'})
+
+
+@router.get(
+    "/v1/reports/{report_id}/content",
+    response_class=StreamingResponse,
+    responses={200: {"description": "the artifact, with its content type"}, 404: {}},
+)
+async def get_report_content(
+    report_id: str, services: ServicesDep, tenant: TenantDep
+) -> StreamingResponse:
+    """The report itself, with its content type and a download file name."""
+    parsed = store.parse_id(report_id)
+    if parsed is None:
+        raise HTTPException(404, NOT_FOUND)
+    async with services.engine.connect() as conn:
+        report = await reporting.find(conn, parsed, tenant)
+    if report is None:
+        raise HTTPException(404, NOT_FOUND)
+    return StreamingResponse(
+        reporting.content(services.engine, parsed),
+        media_type=report["content_type"],
+        headers={
+            "Content-Disposition": f'attachment; filename="{report["filename"]}"',
+            "Content-Length": str(report["bytes"]),
+            "ETag": f'"{report["sha256"]}"',
+        },
+    )
