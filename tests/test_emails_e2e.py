@@ -82,7 +82,12 @@ def test_a_bulk_email_travels_the_bulk_lane(client: httpx.Client, smtp_sink: Smt
     subject = unique_subject("newsletter")
     response = client.post(
         "/v1/emails",
-        json={"to": ["list@example.com"], "subject": subject, "html": "<p>news</p>", "lane": "bulk"},
+        json={
+            "to": ["list@example.com"],
+            "subject": subject,
+            "html": "<p>news</p>",
+            "lane": "bulk",
+        },
     )
     assert response.status_code == 202
     document = wait_for_workflow(client, response.json()["workflow_id"])

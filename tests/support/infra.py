@@ -48,7 +48,9 @@ def choose_source(
         return Source("url", url)
     if docker_available():
         return Source("container")
-    raise InfrastructureUnavailable(f"{variable} is not set and Docker is unavailable: " + HOW_TO_PROVIDE)
+    raise InfrastructureUnavailable(
+        f"{variable} is not set and Docker is unavailable: " + HOW_TO_PROVIDE
+    )
 
 
 def docker_available() -> bool:
@@ -110,6 +112,7 @@ def fresh_vhost(amqp_url: str, management_url: str | None = None) -> Iterator[st
     create: Callable[[], None]
     delete: Callable[[], None]
     if management_url:
+
         def create() -> None:
             _management_request(management_url, user, password, "PUT", f"/api/vhosts/{quoted}")
             _management_request(
@@ -120,6 +123,7 @@ def fresh_vhost(amqp_url: str, management_url: str | None = None) -> Iterator[st
             _management_request(management_url, user, password, "DELETE", f"/api/vhosts/{quoted}")
 
     elif shutil.which("rabbitmqctl"):
+
         def create() -> None:
             _rabbitmqctl("add_vhost", vhost)
             _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")

@@ -52,9 +52,7 @@ class ServiceProcess:
             self.process.wait(10)
 
 
-def start(
-    name: str, argv: list[str], env: Mapping[str, str], log_dir: Path
-) -> ServiceProcess:
+def start(name: str, argv: list[str], env: Mapping[str, str], log_dir: Path) -> ServiceProcess:
     log_path = log_dir / f"{name}.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(

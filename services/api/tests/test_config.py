@@ -1,0 +1,65 @@
+"""The API's settings: defaults, overrides, and a clear exit on a bad variable."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from api.config import Settings, get_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No variable of the process leaks in, and every test reads the environment afresh."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_defaults() -> None:
+    settings = get_settings()
+    assert settings.api_host == "127.0.0.1"
+    assert settings.api_port == 8000
+    assert str(settings.amqp_url) == "amqp://guest:guest@localhost:5672//"
+    assert settings.async_database_url == "postgresql+asyncpg://postgres@localhost:5432/postgres"
+
+
+def test_host_and_port_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("API_HOST", "0.0.0.0")
+    monkeypatch.setenv("API_PORT", "9090")
+    settings = get_settings()
+    assert settings.api_host == "0.0.0.0"
+    assert settings.api_port == 9090
+
+
+@pytest.mark.parametrize("value", ["eighty", "0", "65536", "-1", ""])
+def test_a_bad_api_port_exits_2_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    monkeypatch.setenv("API_PORT", value)
+    with pytest.raises(SystemExit) as exc:
+        get_settings()
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "API_PORT" in err
+    # Only the bad variable is named, and no traceback is printed.
+    assert "API_HOST" not in err
+    assert "AMQP_URL" not in err
+    assert "Traceback" not in err
+
+
+def test_every_bad_variable_is_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("API_PORT", "x")
+    monkeypatch.setenv("DATABASE_URL", "mysql://root@localhost/db")
+    with pytest.raises(SystemExit) as exc:
+        get_settings()
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "API_PORT" in err
+    assert "DATABASE_URL" in err
