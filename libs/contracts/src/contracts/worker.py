@@ -51,5 +51,9 @@ def backoff(retries: int, base: float, maximum: float) -> int:
     """
     if base <= 0:
         return 0
-    ceiling = min(maximum, base * (2**retries))
-    return max(1, math.ceil(random.uniform(0, ceiling)))
+    # 2**retries past 1023 does not fit a float; the cap is reached long before anyway.
+    ceiling = min(maximum, base * (2 ** min(retries, 1000)))
+    seconds = math.ceil(random.uniform(0, ceiling))
+    if seconds > maximum:  # rounding up must not exceed a fractional cap
+        seconds = math.floor(maximum)
+    return max(1, seconds)

@@ -1,0 +1,162 @@
+"""PlatformSettings: defaults, derived driver URLs, and load_settings' exit on bad input."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import Field, ValidationError
+
+from contracts import PlatformSettings, load_settings
+from contracts.settings import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL
+
+
+def test_defaults_without_environment() -> None:
+    settings = PlatformSettings()
+
+    assert str(settings.amqp_url) == DEFAULT_AMQP_URL == "amqp://guest:guest@localhost:5672//"
+    assert str(settings.database_url) == DEFAULT_DATABASE_URL
+    assert DEFAULT_DATABASE_URL == "postgresql://postgres@localhost:5432/postgres"
+
+
+def test_default_derived_urls() -> None:
+    settings = PlatformSettings()
+
+    assert settings.async_database_url == "postgresql+asyncpg://postgres@localhost:5432/postgres"
+    assert settings.sync_database_url == "postgresql+psycopg://postgres@localhost:5432/postgres"
+    assert settings.result_backend_url == "db+postgresql+psycopg://postgres@localhost:5432/postgres"
+
+
+def test_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AMQP_URL", "amqps://u:p@broker.internal:5671/vhost")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app:pw@db.internal:6543/platform")
+
+    settings = PlatformSettings()
+
+    assert str(settings.amqp_url) == "amqps://u:p@broker.internal:5671/vhost"
+    assert settings.async_database_url == "postgresql+asyncpg://app:pw@db.internal:6543/platform"
+    assert settings.sync_database_url == "postgresql+psycopg://app:pw@db.internal:6543/platform"
+    assert settings.result_backend_url == "db+postgresql+psycopg://app:pw@db.internal:6543/platform"
+
+
+def test_variable_names_are_case_insensitive(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("database_url", "postgresql://x@h/d")
+    assert PlatformSettings().sync_database_url == "postgresql+psycopg://x@h/d"
+
+
+def test_postgres_scheme_alias_is_accepted_and_rewritten(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgres://app@db:5432/platform")
+    settings = PlatformSettings()
+    assert settings.async_database_url == "postgresql+asyncpg://app@db:5432/platform"
+    assert settings.result_backend_url == "db+postgresql+psycopg://app@db:5432/platform"
+
+
+def test_percent_encoded_password_survives_the_derivation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app:p%40ss%2Fw@db:5432/platform")
+    settings = PlatformSettings()
+    assert settings.sync_database_url == "postgresql+psycopg://app:p%40ss%2Fw@db:5432/platform"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+asyncpg://app@db/platform",
+        "postgresql+psycopg://app@db/platform",
+        "postgresql+psycopg2://app@db/platform",
+    ],
+)
+def test_driver_schemes_are_rejected(url: str) -> None:
+    with pytest.raises(ValidationError, match="plain postgresql://"):
+        PlatformSettings.model_validate({"database_url": url})
+
+
+@pytest.mark.parametrize("url", ["mysql://app@db/platform", "not a url"])
+def test_non_postgres_database_urls_are_rejected(url: str) -> None:
+    with pytest.raises(ValidationError):
+        PlatformSettings.model_validate({"database_url": url})
+
+
+@pytest.mark.parametrize("url", ["redis://localhost:6379/0", "localhost:5672"])
+def test_non_amqp_broker_urls_are_rejected(url: str) -> None:
+    with pytest.raises(ValidationError):
+        PlatformSettings.model_validate({"amqp_url": url})
+
+
+def test_unknown_variables_are_ignored() -> None:
+    settings = PlatformSettings.model_validate({"smtp_host": "mx"})
+    assert not hasattr(settings, "smtp_host")
+
+
+# --- load_settings --------------------------------------------------------------------
+
+
+def test_load_settings_returns_an_instance_of_the_class(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AMQP_URL", "amqp://a:b@rabbit:5672/v")
+
+    settings = load_settings(PlatformSettings)
+
+    assert type(settings) is PlatformSettings
+    assert str(settings.amqp_url) == "amqp://a:b@rabbit:5672/v"
+
+
+def test_load_settings_exits_2_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AMQP_URL", "not a url")
+
+    with pytest.raises(SystemExit) as info:
+        load_settings(PlatformSettings)
+
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("configuration error in PlatformSettings:\n")
+    assert "  AMQP_URL: " in err
+    assert "DATABASE_URL" not in err
+
+
+def test_load_settings_names_a_rejected_scheme_without_echoing_the_secret(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://app:hunter2@db/platform")
+
+    with pytest.raises(SystemExit) as info:
+        load_settings(PlatformSettings)
+
+    assert info.value.code == 2
+    captured = capsys.readouterr()
+    assert "  DATABASE_URL: " in captured.err
+    assert "plain postgresql://" in captured.err
+    assert "hunter2" not in captured.err
+    assert captured.out == ""
+
+
+class ServiceSettings(PlatformSettings):
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    api_token: str
+
+
+def test_load_settings_names_every_bad_variable_of_a_service(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("API_TOKEN", raising=False)
+    monkeypatch.setenv("SMTP_PORT", "70000")
+    monkeypatch.setenv("AMQP_URL", "http://example.com")
+
+    with pytest.raises(SystemExit) as info:
+        load_settings(ServiceSettings)
+
+    assert info.value.code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "configuration error in ServiceSettings:"
+    named = sorted(line.strip().split(":", 1)[0] for line in lines[1:])
+    assert named == ["AMQP_URL", "API_TOKEN", "SMTP_PORT"]
+
+
+def test_load_settings_extends_platform_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("API_TOKEN", "t")
+    monkeypatch.setenv("SMTP_PORT", "2525")
+
+    settings = load_settings(ServiceSettings)
+
+    assert (settings.api_token, settings.smtp_port) == ("t", 2525)
+    assert settings.result_backend_url.startswith("db+postgresql+psycopg://")
