@@ -36,3 +36,7 @@ fmt: sync
 # Bring the whole system up in Docker
 up *args:
     docker compose up --build {{args}}
+
+# Record compatible contract changes in libs/contracts/snapshots (refuses breaking ones)
+snapshot: sync
+    @uv run --frozen python -m contracts.compat --update
