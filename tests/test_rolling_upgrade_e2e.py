@@ -57,7 +57,13 @@ def test_a_newer_producer_is_served_by_a_worker_with_the_old_models(
     kwargs = payload.to_wire()
     assert kwargs["priority"] == "high"
     route = contract_for("email.send").route(kwargs)
-    result = producer.send_task("email.send", kwargs=kwargs, **route)
+    result = producer.send_task(
+        "email.send",
+        kwargs=kwargs,
+        queue=route["queue"],
+        exchange=route["exchange"],
+        routing_key=route["routing_key"],
+    )
     outcome = result.get(timeout=60)
     assert result.state == "SUCCESS"
     assert outcome["accepted"] == ["ada@example.com"]
