@@ -1,0 +1,133 @@
+"""The compose file's RabbitMQ grants, exercised: each service runs as its own user.
+
+The users and permissions come from docker-compose.yml's definitions; they are created
+on the test broker in a fresh vhost, and a chain and a chord run through the API and
+both workers connected as those users (the topology declared by an admin first).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import urllib.parse
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.deploy.compose import definitions
+from tests.support import processes
+from tests.support.infra import fresh_database, fresh_vhost, provide_broker, provide_database
+from tests.support.polling import wait_for_workflow
+from tests.support.smtp_sink import SmtpSink, free_port
+
+pytestmark = pytest.mark.e2e
+
+SERVICES = ("api", "email-worker", "report-worker")
+
+
+def rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture
+def service_users(amqp_admin_url: str) -> Iterator[dict[str, str]]:
+    """One broker user per service with the compose file's grants; the AMQP URL of each."""
+    vhost = urllib.parse.unquote(urllib.parse.urlsplit(amqp_admin_url).path[1:])
+    suffix = uuid.uuid4().hex[:6]
+    grants = {p["user"]: p for p in definitions()["permissions"]}
+    urls = {}
+    try:
+        for service in SERVICES:
+            user, password = f"{service}-{suffix}", uuid.uuid4().hex
+            rabbitmqctl("add_user", user, password)
+            grant = grants[service]
+            rabbitmqctl(
+                "set_permissions",
+                "-p",
+                vhost,
+                user,
+                grant["configure"],
+                grant["write"],
+                grant["read"],
+            )
+            parts = urllib.parse.urlsplit(amqp_admin_url)
+            urls[service] = urllib.parse.urlunsplit(
+                parts._replace(netloc=f"{user}:{password}@{parts.hostname}:{parts.port or 5672}")
+            )
+        yield urls
+    finally:
+        for service in SERVICES:
+            subprocess.run(
+                ["rabbitmqctl", "-q", "delete_user", f"{service}-{suffix}"],
+                capture_output=True,
+                check=False,
+                timeout=60,
+            )
+
+
+@pytest.fixture
+def amqp_admin_url() -> Iterator[str]:
+    with provide_broker(os.environ) as (url, management), fresh_vhost(url, management) as fresh:
+        yield fresh
+
+
+@pytest.fixture
+def grants_database() -> Iterator[str]:
+    with provide_database(os.environ) as server, fresh_database(server) as url:
+        yield url
+
+
+def test_the_services_work_with_only_the_grants_the_compose_file_gives_them(
+    amqp_admin_url: str,
+    service_users: dict[str, str],
+    grants_database: str,
+    tmp_path: Path,
+) -> None:
+    sink = SmtpSink().start()
+    port = free_port()
+    base = {"DATABASE_URL": grants_database, "SMTP_HOST": sink.host, "SMTP_PORT": str(sink.port)}
+    started: list[processes.ServiceProcess] = []
+    try:
+        for service in SERVICES:
+            processes.run([service, "migrate"], {**base, "AMQP_URL": amqp_admin_url})
+        for service in SERVICES:
+            env = {**base, "AMQP_URL": service_users[service], "API_PORT": str(port)}
+            started.append(processes.start(service, [service], env, tmp_path))
+        api, email_worker, report_worker = started
+        processes.wait_for_log(email_worker, "ready.")
+        processes.wait_for_log(report_worker, "ready.")
+        processes.wait_until_ready(api, f"http://127.0.0.1:{port}/readyz")
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=40) as client:
+            period = {"start": "2026-01-01", "end": "2026-01-31"}
+            chain = client.post(
+                "/v1/reports",
+                json={"kind": "email_activity", "period": period, "deliver_to": ["c@example.com"]},
+            ).json()
+            chord = client.post(
+                "/v1/report-batches",
+                json={
+                    "reports": [{"kind": "email_activity", "period": period}] * 2,
+                    "deliver_to": ["d@example.com"],
+                },
+            ).json()
+            for accepted in (chain, chord):
+                document = wait_for_workflow(client, accepted["workflow_id"])
+                assert document["status"] == "succeeded", document
+        assert len(sink.mailbox.wait_for_recipient("c@example.com")) == 1
+        assert len(sink.mailbox.wait_for_recipient("d@example.com")) == 1
+        # Celery's delayed-delivery set-up also tries to bind the catch-all `unroutable`
+        # queue, which needs no delayed delivery; that refusal is expected and harmless.
+        refusals = [
+            line
+            for running in started
+            for line in running.logs().splitlines()
+            if "ACCESS_REFUSED" in line and "bind queue 'unroutable'" not in line
+        ]
+        assert refusals == []
+    finally:
+        for running in reversed(started):
+            running.stop()
+        sink.stop()

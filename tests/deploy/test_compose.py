@@ -1,0 +1,153 @@
+"""docker-compose.yml checked as data: this machine has no Docker engine to run it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from pydantic_settings import BaseSettings
+
+from api.config import Settings as ApiSettings
+from email_worker.config import Settings as EmailWorkerSettings
+from report_worker.config import Settings as ReportWorkerSettings
+from scheduler.config import Settings as SchedulerSettings
+from tests.deploy.compose import ROOT, compose, definitions, env_example, required_variables
+
+OUR_SERVICES: dict[str, type[BaseSettings]] = {
+    "migrate": ApiSettings,
+    "api": ApiSettings,
+    "email-worker": EmailWorkerSettings,
+    "report-worker": ReportWorkerSettings,
+    "scheduler": SchedulerSettings,
+}
+ONE_SHOT = {"migrate"}
+
+
+def services() -> dict[str, Any]:
+    result: dict[str, Any] = compose()["services"]
+    return result
+
+
+def test_the_whole_system_is_in_the_compose_file() -> None:
+    assert set(services()) >= {
+        "rabbitmq",
+        "postgres",
+        "mailpit",
+        "migrate",
+        "api",
+        "email-worker",
+        "report-worker",
+        "scheduler",
+        "flower",
+    }
+    assert services()["flower"]["profiles"] == ["monitoring"]
+
+
+def test_every_long_running_service_has_a_healthcheck() -> None:
+    for name, service in services().items():
+        if name not in ONE_SHOT:
+            assert "test" in service.get("healthcheck", {}), f"{name} has no healthcheck"
+
+
+def test_workers_ping_their_own_node() -> None:
+    for worker in ("email-worker", "report-worker"):
+        check = " ".join(services()[worker]["healthcheck"]["test"])
+        assert "inspect ping" in check and f"-d {worker}@$HOSTNAME" in check
+
+
+def test_dependencies_wait_for_health_and_the_api_for_migrations() -> None:
+    for name, service in services().items():
+        for dependency, condition in service.get("depends_on", {}).items():
+            expected = (
+                "service_completed_successfully" if dependency in ONE_SHOT else "service_healthy"
+            )
+            assert condition == {"condition": expected}, (name, dependency)
+    assert services()["api"]["depends_on"]["migrate"]["condition"] == (
+        "service_completed_successfully"
+    )
+
+
+def test_every_build_names_an_existing_dockerfile_built_from_the_repo_root() -> None:
+    for name, service in services().items():
+        if "build" in service:
+            assert service["build"]["context"] == "."
+            assert (ROOT / service["build"]["dockerfile"]).is_file(), name
+
+
+@pytest.mark.parametrize("service", ["api", "email-worker", "report-worker", "scheduler"])
+def test_each_dockerfile_installs_only_its_service_from_the_lock_as_non_root(service: str) -> None:
+    dockerfile = (ROOT / "services" / service / "Dockerfile").read_text()
+    assert f"uv sync --frozen --no-dev --no-install-workspace --package {service}" in dockerfile
+    assert f"uv sync --frozen --no-dev --no-editable --package {service}" in dockerfile
+    assert re.search(r"^USER app$", dockerfile, re.MULTILINE)
+    assert (ROOT / ".dockerignore").is_file()
+
+
+def test_workers_scale_no_fixed_names_or_host_ports() -> None:
+    for name, service in services().items():
+        assert "container_name" not in service, name
+    for worker in ("email-worker", "report-worker", "scheduler"):
+        assert "ports" not in services()[worker]
+
+
+@pytest.mark.parametrize("name", sorted(OUR_SERVICES))
+def test_every_variable_a_service_is_given_exists_in_its_settings(name: str) -> None:
+    fields = {field.upper() for field in OUR_SERVICES[name].model_fields}
+    given = set(services()[name].get("environment", {}))
+    assert given <= fields, f"{name}: {sorted(given - fields)} are not settings"
+
+
+def test_required_variables_fail_loudly_and_have_development_values() -> None:
+    required = required_variables()
+    assert {"POSTGRES_PASSWORD", "RABBITMQ_API_PASSWORD"} <= required
+    assert required <= set(env_example())
+    with pytest.raises(KeyError, match="POSTGRES_PASSWORD"):
+        compose({k: v for k, v in env_example().items() if k != "POSTGRES_PASSWORD"})
+
+
+def grants() -> dict[str, dict[str, str]]:
+    defs = definitions()
+    assert [vhost["name"] for vhost in defs["vhosts"]] == ["switchyard"]
+    return {p["user"]: p for p in defs["permissions"] if p["vhost"] == "switchyard"}
+
+
+def allows(pattern: str, name: str) -> bool:
+    return re.fullmatch(pattern, name) is not None if pattern else False
+
+
+def test_no_guest_and_one_user_per_service() -> None:
+    users = {user["name"] for user in definitions()["users"]}
+    assert "guest" not in users
+    assert users == {"admin", "api", "email-worker", "report-worker", "scheduler"}
+    for name, service in services().items():
+        url = service.get("environment", {}).get("AMQP_URL")
+        if url and name not in ONE_SHOT:
+            assert url.startswith(f"amqp://{name}:"), name
+
+
+WORK_QUEUES = {
+    "email-worker": {"email.transactional", "email.bulk"},
+    "report-worker": {"reports.default"},
+}
+
+
+def test_producers_publish_to_the_task_exchanges_but_consume_no_work_queue() -> None:
+    for user in ("api", "scheduler"):
+        grant = grants()[user]
+        assert allows(grant["write"], "email") and allows(grant["write"], "reports")
+        for queue in {q for queues in WORK_QUEUES.values() for q in queues} | {"unroutable"}:
+            assert not allows(grant["read"], queue), (user, queue)
+
+
+def test_each_worker_reads_only_its_own_queues() -> None:
+    everything = {q for queues in WORK_QUEUES.values() for q in queues} | {
+        "unroutable",
+        "email.transactional.dlq",
+        "email.bulk.dlq",
+        "reports.default.dlq",
+    }
+    for worker, own in WORK_QUEUES.items():
+        grant = grants()[worker]
+        readable = {queue for queue in everything if allows(grant["read"], queue)}
+        assert readable == own, worker
