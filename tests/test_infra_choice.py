@@ -30,5 +30,5 @@ def test_without_a_url_a_container_is_started_when_docker_answers() -> None:
 
 
 def test_without_either_the_run_fails_and_says_how_to_provide_them() -> None:
-    with pytest.raises(InfrastructureUnavailable, match="set TEST_AMQP_URL .* or make a Docker"):
+    with pytest.raises(InfrastructureUnavailable, match=r"set TEST_AMQP_URL .* or make a Docker"):
         choose_source({}, "TEST_AMQP_URL", no_docker)
