@@ -101,6 +101,8 @@ class Processes:
         return [name for name, process in self.started if process.poll() is not None]
 
     def stop_all(self) -> None:
+        # A second Ctrl-C (or one forwarded again by `uv run`) must not orphan the services.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         for _, process in reversed(self.started):
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
