@@ -129,6 +129,22 @@ def migrate(env: dict[str, str]) -> None:
         subprocess.run([str(BIN / service), "migrate"], env=env, check=True)
 
 
+def create_dev_key(env: dict[str, str]) -> str:
+    """A fresh API key of tenant ``dev``, printed so the developer can use it."""
+    made = subprocess.run(
+        [str(BIN / "api"), "keys", "create", "--tenant", "dev", "--name", "just dev"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    key = made.stdout.strip().splitlines()[-1]
+    say(f"development API key (tenant dev): {key}")
+    url = f"http://{env['API_HOST']}:{env['API_PORT']}/v1/workflows"
+    say(f"  e.g. curl -H 'Authorization: Bearer {key}' {url}")
+    return key
+
+
 def wait_ready(api_url: str, processes: Processes, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -143,9 +159,10 @@ def wait_ready(api_url: str, processes: Processes, timeout: float = 60.0) -> Non
     raise SystemExit(f"[dev] the API at {api_url} was not ready after {timeout:.0f}s")
 
 
-def demo(api_url: str, timeout: float = 60.0) -> str:
+def demo(api_url: str, key: str, timeout: float = 60.0) -> str:
     """Submit a demo email and print its workflow's status each time it changes."""
-    with httpx.Client(base_url=api_url, timeout=40) as client:
+    auth = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=api_url, timeout=40, headers=auth) as client:
         response = client.post(
             "/v1/emails",
             json={
@@ -182,6 +199,7 @@ def main() -> None:
     env = {**DEFAULTS, **os.environ, "PYTHONUNBUFFERED": "1"}
     check_backing_services(env)
     migrate(env)
+    key = create_dev_key(env)
     api_url = f"http://{env['API_HOST']}:{env['API_PORT']}"
     with running(env) as processes:
         processes.start(
@@ -200,7 +218,7 @@ def main() -> None:
             processes.start(service, [str(BIN / service)])
         wait_ready(api_url, processes)
         say(f"API ready at {api_url} (docs at {api_url}/docs)")
-        outcome = demo(api_url)
+        outcome = demo(api_url, key)
         say(f"demo workflow finished: {outcome}")
         if args.once:
             if outcome != "succeeded":

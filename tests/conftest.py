@@ -17,6 +17,9 @@ from tests.support import processes
 from tests.support.infra import fresh_database, fresh_vhost, provide_broker, provide_database
 from tests.support.smtp_sink import SmtpSink, free_port
 
+#: The tenant the session's API key belongs to.
+TENANT = "tests"
+
 
 @pytest.fixture(scope="session")
 def amqp_url() -> Iterator[str]:
@@ -71,6 +74,8 @@ class System:
 
     api_url: str
     env: dict[str, str]
+    #: A key of tenant ``tests``, the tenant the ``client`` fixture calls as.
+    api_key: str
     api: processes.ServiceProcess
     email_worker: processes.ServiceProcess
     report_worker: processes.ServiceProcess
@@ -93,13 +98,23 @@ def system(migrated: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -
         processes.wait_for_log(report_worker, "ready.")
         api_url = f"http://127.0.0.1:{port}"
         processes.wait_until_ready(api, f"{api_url}/readyz")
-        yield System(api_url, env, api, email_worker, report_worker)
+        api_key = processes.create_api_key(env, TENANT)
+        yield System(api_url, env, api_key, api, email_worker, report_worker)
     finally:
         for service in reversed(started):
             service.stop()
 
 
+def api_client(system: System, key: str | None = None) -> httpx.Client:
+    """An HTTP client of the API calling with ``key`` (default: the ``tests`` tenant's)."""
+    return httpx.Client(
+        base_url=system.api_url,
+        timeout=40,
+        headers=processes.bearer(key or system.api_key),
+    )
+
+
 @pytest.fixture
 def client(system: System) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=system.api_url, timeout=40) as http:
+    with api_client(system) as http:
         yield http

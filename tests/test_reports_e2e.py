@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import System
+from tests.conftest import System, api_client
 from tests.support.polling import wait_for_workflow
 from tests.support.smtp_sink import SmtpSink
 
@@ -44,7 +44,7 @@ def some_deliveries(client_module: httpx.Client, smtp_sink: SmtpSink) -> int:
 
 @pytest.fixture(scope="module")
 def client_module(system: System) -> Any:
-    with httpx.Client(base_url=system.api_url, timeout=40) as http:
+    with api_client(system) as http:
         yield http
 
 

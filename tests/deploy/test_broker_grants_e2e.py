@@ -100,7 +100,10 @@ def test_the_services_work_with_only_the_grants_the_compose_file_gives_them(
         processes.wait_for_log(email_worker, "ready.")
         processes.wait_for_log(report_worker, "ready.")
         processes.wait_until_ready(api, f"http://127.0.0.1:{port}/readyz")
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=40) as client:
+        key = processes.create_api_key(base, "grants")
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", timeout=40, headers=processes.bearer(key)
+        ) as client:
             period = {"start": "2026-01-01", "end": "2026-01-31"}
             chain = client.post(
                 "/v1/reports",

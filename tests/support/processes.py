@@ -107,3 +107,12 @@ def wait_for_log(service: ServiceProcess, text: str, timeout: float = 60.0) -> N
             raise RuntimeError(f"{service.name} exited early:\n{service.tail()}")
         time.sleep(0.2)
     raise RuntimeError(f"{service.name}: no {text!r} after {timeout}s:\n{service.tail()}")
+
+
+def create_api_key(env: Mapping[str, str], tenant: str) -> str:
+    """A new API key for ``tenant``, made the way an operator makes one."""
+    return run(["api", "keys", "create", "--tenant", tenant], env).strip().splitlines()[-1]
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}

@@ -63,3 +63,21 @@ def test_every_bad_variable_is_named(
     err = capsys.readouterr().err
     assert "API_PORT" in err
     assert "DATABASE_URL" in err
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("RATE_LIMIT", "lots"), ("IDEMPOTENCY_TTL_HOURS", "1")]
+)
+def test_a_bad_rate_limit_or_short_idempotency_window_is_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exc:
+        get_settings()
+    assert exc.value.code == 2
+    assert name in capsys.readouterr().err
+
+
+def test_the_rate_limit_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RATE_LIMIT", "20/second;1000/minute")
+    assert get_settings().rate_limit == "20/second;1000/minute"

@@ -9,6 +9,7 @@ import uvicorn
 from alembic import command
 from alembic.config import Config
 
+from api.access import admin
 from api.config import get_settings
 from contracts import create_celery_app
 from contracts.celery_app import declare_topology, prepare_result_store
@@ -50,7 +51,10 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="run the HTTP server (the default)")
     sub.add_parser("migrate", help="apply migrations and declare the broker topology")
+    admin.add_commands(sub)
     args = parser.parse_args(argv)
+    if args.command == "keys":
+        raise SystemExit(admin.run(args))
     if args.command == "migrate":
         migrate()
     else:

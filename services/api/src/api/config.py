@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from limits import parse_many
+from pydantic import Field, field_validator
 
 from contracts import PlatformSettings, load_settings
 
@@ -20,8 +21,22 @@ class Settings(PlatformSettings):
     db_pool_size: int = Field(default=10, ge=1)
     #: How often the tracker copies step states from Celery's result table (seconds).
     tracker_interval: float = Field(default=0.5, gt=0)
+    #: Calls each API key may make, in the notation of the ``limits`` library
+    #: ("100/second", "20/second;1000/minute"); counted per API process.
+    rate_limit: str = "100/second"
+    #: How long an ``Idempotency-Key`` is remembered (hours; at least a day).
+    idempotency_ttl_hours: float = Field(default=24, ge=24)
     #: How often the relay looks for outbox entries nobody told it about (seconds).
     relay_interval: float = Field(default=1.0, gt=0)
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError as error:
+            raise ValueError(f"not a rate limit like '100/second': {error}") from None
+        return value
 
 
 @lru_cache

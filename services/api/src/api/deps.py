@@ -6,14 +6,15 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from celery import Celery
-from fastapi import Depends, Request
+from fastapi import Depends, Header, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.access import keys
+from api.access.idempotency import MAX_KEY_LENGTH
+from api.access.ratelimit import RateLimiter
 from api.config import Settings
 from api.workflows.relay import OutboxRelay
-
-#: Until API keys arrive every caller belongs to this tenant.
-DEFAULT_TENANT = "default"
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Services:
     engine: AsyncEngine
     celery: Celery
     relay: OutboxRelay
+    limiter: RateLimiter
 
 
 def get_services(request: Request) -> Services:
@@ -31,9 +33,51 @@ def get_services(request: Request) -> Services:
     return services
 
 
-def get_tenant() -> str:
-    return DEFAULT_TENANT
-
-
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key made with `api keys create --tenant <tenant>`.",
+)
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def get_caller(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> keys.Caller:
+    """The key's holder; 401 without a valid key, 429 past the key's rate limit."""
+    if credentials is None:
+        raise _unauthorized("missing API key: send 'Authorization: Bearer <key>'")
+    async with services.engine.connect() as conn:
+        caller = await keys.authenticate(conn, credentials.credentials)
+    if caller is None:
+        raise _unauthorized("invalid or revoked API key")
+    retry_after = services.limiter.check(str(caller.key_id))
+    if retry_after is not None:
+        raise HTTPException(
+            429,
+            f"rate limit of {services.settings.rate_limit} exceeded for this key",
+            headers={"Retry-After": str(retry_after)},
+        )
+    return caller
+
+
+def get_tenant(caller: Annotated[keys.Caller, Depends(get_caller)]) -> str:
+    return caller.tenant
+
+
 TenantDep = Annotated[str, Depends(get_tenant)]
+IdempotencyKeyDep = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=MAX_KEY_LENGTH,
+        description="Repeat a POST safely: the same key and body answer the first workflow "
+        "again (200); the same key with another body is refused (409). Kept 24 hours.",
+    ),
+]

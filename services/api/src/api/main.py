@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import anyio
 from fastapi import FastAPI
 
+from api.access import idempotency
+from api.access.ratelimit import RateLimiter
 from api.config import Settings, get_settings
 from api.db import create_engine
 from api.deps import Services
 from api.routes import emails, health, reports, workflows
+from api.schemas import AUTH_RESPONSES
 from api.workflows.relay import OutboxRelay
 from api.workflows.tracker import Tracker
 from contracts import create_celery_app
+
+#: Seconds between clean-ups of expired idempotency keys.
+IDEMPOTENCY_EXPIRY_INTERVAL = 600.0
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -27,11 +34,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         celery_app = create_celery_app("api", settings)
         relay = OutboxRelay(engine, celery_app, settings.relay_interval)
         tracker = Tracker(engine, settings.tracker_interval)
-        app.state.services = Services(settings, engine, celery_app, relay)
+        limiter = RateLimiter(settings.rate_limit)
+        app.state.services = Services(settings, engine, celery_app, relay, limiter)
         try:
             async with anyio.create_task_group() as background:
                 background.start_soon(relay.run)
                 background.start_soon(tracker.run)
+                background.start_soon(
+                    idempotency.expire,
+                    engine,
+                    timedelta(hours=settings.idempotency_ttl_hours),
+                    IDEMPOTENCY_EXPIRY_INTERVAL,
+                )
                 yield
                 background.cancel_scope.cancel()
         finally:
@@ -46,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_size=settings.max_body_bytes,
     )
     app.include_router(health.router)
-    app.include_router(emails.router)
-    app.include_router(reports.router)
-    app.include_router(workflows.router)
+    app.include_router(emails.router, responses=AUTH_RESPONSES)
+    app.include_router(reports.router, responses=AUTH_RESPONSES)
+    app.include_router(workflows.router, responses=AUTH_RESPONSES)
     return app

@@ -63,6 +63,20 @@ class ReportMetadata(BaseModel):
     content_url: str
 
 
+#: What a POST that starts a workflow may answer besides 202.
+SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "replayed: this Idempotency-Key was used with this body"},
+    409: {"description": "this Idempotency-Key was used with a different body"},
+    413: {"description": "request body too large"},
+}
+
+#: What every authenticated route may answer.
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "missing, invalid or revoked API key"},
+    429: {"description": "rate limit exceeded; see Retry-After"},
+}
+
+
 class Accepted(BaseModel):
     """The answer to an accepted submission (202)."""
 

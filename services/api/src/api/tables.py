@@ -83,6 +83,33 @@ outbox = Table(
     Column("last_error", Text, nullable=True),
 )
 
+#: API keys: only a SHA-256 of each key is kept (keys are 256-bit random, so a slow
+#: password hash buys nothing); ``prefix`` lets people tell their keys apart.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("tenant", Text, nullable=False),
+    Column("name", Text, nullable=True),
+    Column("prefix", Text, nullable=False),
+    Column("key_hash", Text, nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+#: ``Idempotency-Key`` of each POST, per tenant: the body it came with and the answer.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("tenant", Text, primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("request_hash", Text, nullable=False),
+    Column("workflow_id", Uuid, nullable=False),
+    Column("response", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("idempotency_keys_created", idempotency_keys.c.created_at)
+
 #: Celery's result table as the workers write it (read only here; Celery creates it).
 celery_metadata = MetaData()
 taskmeta = Table(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.deps import ServicesDep, TenantDep
-from api.schemas import Accepted, EmailRequest
+from api.deps import IdempotencyKeyDep, ServicesDep, TenantDep
+from api.schemas import SUBMIT_RESPONSES, Accepted, EmailRequest
 from api.workflows import plans
-from api.workflows.submit import accepted, submit
+from api.workflows.submit import submit
 from contracts import SendEmail
 
 router = APIRouter(tags=["emails"])
@@ -18,11 +18,22 @@ router = APIRouter(tags=["emails"])
     "/v1/emails",
     status_code=202,
     response_model=Accepted,
-    responses={413: {"description": "request body too large"}},
+    responses=SUBMIT_RESPONSES,
 )
-async def send_email(body: EmailRequest, services: ServicesDep, tenant: TenantDep) -> JSONResponse:
+async def send_email(
+    body: EmailRequest,
+    services: ServicesDep,
+    tenant: TenantDep,
+    idempotency_key: IdempotencyKeyDep = None,
+) -> JSONResponse:
     """Accept an email for delivery; poll ``status_url`` for its workflow."""
     payload = SendEmail(**body.model_dump(), tenant=tenant)
     plan = plans.single(services.celery, "email", payload)
-    await submit(services, plan, tenant=tenant, request=body.model_dump(mode="json"))
-    return accepted(plan)
+    return await submit(
+        services,
+        plan,
+        tenant=tenant,
+        request=body.model_dump(mode="json"),
+        path="/v1/emails",
+        idempotency_key=idempotency_key,
+    )

@@ -6,10 +6,16 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from api import reporting
-from api.deps import ServicesDep, TenantDep
-from api.schemas import Accepted, ReportBatchRequest, ReportMetadata, ReportRequest
+from api.deps import IdempotencyKeyDep, ServicesDep, TenantDep
+from api.schemas import (
+    SUBMIT_RESPONSES,
+    Accepted,
+    ReportBatchRequest,
+    ReportMetadata,
+    ReportRequest,
+)
 from api.workflows import plans, store
-from api.workflows.submit import accepted, submit
+from api.workflows.submit import submit
 
 router = APIRouter(tags=["reports"])
 
@@ -20,10 +26,13 @@ NOT_FOUND = "report not found (a report exists once its step succeeded)"
     "/v1/reports",
     status_code=202,
     response_model=Accepted,
-    responses={413: {"description": "request body too large"}},
+    responses=SUBMIT_RESPONSES,
 )
 async def create_report(
-    body: ReportRequest, services: ServicesDep, tenant: TenantDep
+    body: ReportRequest,
+    services: ServicesDep,
+    tenant: TenantDep,
+    idempotency_key: IdempotencyKeyDep = None,
 ) -> JSONResponse:
     """Build one report; with ``deliver_to``, a chain that then emails it as an attachment."""
     [generate] = reporting.generate_payloads([body], tenant)
@@ -32,26 +41,43 @@ async def create_report(
         plan = plans.sequence(services.celery, "report", [generate, email])
     else:
         plan = plans.single(services.celery, "report", generate)
-    await submit(services, plan, tenant=tenant, request=body.model_dump(mode="json"))
-    return accepted(plan, report_ids=[str(generate.report_id)])
+    return await submit(
+        services,
+        plan,
+        tenant=tenant,
+        request=body.model_dump(mode="json"),
+        path="/v1/reports",
+        idempotency_key=idempotency_key,
+        report_ids=[str(generate.report_id)],
+    )
 
 
 @router.post(
     "/v1/report-batches",
     status_code=202,
     response_model=Accepted,
-    responses={413: {"description": "request body too large"}},
+    responses=SUBMIT_RESPONSES,
 )
 async def create_report_batch(
-    body: ReportBatchRequest, services: ServicesDep, tenant: TenantDep
+    body: ReportBatchRequest,
+    services: ServicesDep,
+    tenant: TenantDep,
+    idempotency_key: IdempotencyKeyDep = None,
 ) -> JSONResponse:
     """Build reports in parallel (a group); with ``deliver_to``, a chord whose callback
     emails one digest carrying every report once all of them succeeded."""
     payloads = reporting.generate_payloads(body.reports, tenant)
     then = reporting.delivery(body.deliver_to, payloads, tenant) if body.deliver_to else None
     plan = plans.parallel(services.celery, "report_batch", payloads, then=then)
-    await submit(services, plan, tenant=tenant, request=body.model_dump(mode="json"))
-    return accepted(plan, report_ids=[str(payload.report_id) for payload in payloads])
+    return await submit(
+        services,
+        plan,
+        tenant=tenant,
+        request=body.model_dump(mode="json"),
+        path="/v1/report-batches",
+        idempotency_key=idempotency_key,
+        report_ids=[str(payload.report_id) for payload in payloads],
+    )
 
 
 @router.get("/v1/reports/{report_id}", response_model=ReportMetadata, responses={404: {}})

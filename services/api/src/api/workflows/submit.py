@@ -1,15 +1,22 @@
-"""Accepting a workflow: one transaction for the workflow and its outbox message."""
+"""Accepting a workflow: one transaction for the workflow, its outbox message and the
+``Idempotency-Key`` claim."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from fastapi import HTTPException
 from fastapi.responses import JSONResponse
 
+from api.access import idempotency
 from api.deps import Services
 from api.workflows import store
 from api.workflows.plans import Plan
+
+
+class Rollback(Exception):
+    """Leaves the submission's transaction without storing anything."""
 
 
 async def submit(
@@ -18,29 +25,61 @@ async def submit(
     *,
     tenant: str,
     request: Mapping[str, Any],
+    path: str,
+    idempotency_key: str | None = None,
+    report_ids: list[str] | None = None,
     origin: str = "api",
     request_id: str | None = None,
-) -> None:
-    """Commit the workflow with its outbox message, then wake the relay to publish it."""
-    async with services.engine.begin() as conn:
-        await store.create(
-            conn, plan, tenant=tenant, request=request, origin=origin, request_id=request_id
+) -> JSONResponse:
+    """Commit the workflow with its outbox message, wake the relay, answer 202.
+
+    With an ``Idempotency-Key`` already used by this tenant, nothing is stored or sent:
+    the same request is answered 200 with the first workflow, another one 409.
+    """
+    body = accepted_body(plan, report_ids)
+    replay: idempotency.Replay | None = None
+    try:
+        async with services.engine.begin() as conn:
+            created_at = store.now()
+            if idempotency_key is not None:
+                replay = await idempotency.claim(
+                    conn,
+                    tenant=tenant,
+                    key=idempotency_key,
+                    fingerprint=idempotency.request_hash(path, request),
+                    workflow_id=plan.workflow_id,
+                    response=body,
+                    at=created_at,
+                )
+                if replay is not None:
+                    raise Rollback
+            await store.create(
+                conn, plan, tenant=tenant, request=request, origin=origin, request_id=request_id
+            )
+    except Rollback:
+        assert replay is not None
+        if not replay.same_request:
+            raise HTTPException(
+                409,
+                "Idempotency-Key was already used with a different request "
+                f"(workflow {replay.response['workflow_id']})",
+            ) from None
+        return JSONResponse(
+            replay.response,
+            status_code=200,
+            headers={"Location": replay.response["status_url"], "Idempotent-Replayed": "true"},
         )
     services.relay.notify()
+    return JSONResponse(body, status_code=202, headers={"Location": body["status_url"]})
 
 
 def status_url(plan: Plan) -> str:
     return f"/v1/workflows/{plan.workflow_id}"
 
 
-def accepted(plan: Plan, report_ids: list[str] | None = None) -> JSONResponse:
-    """202 with the workflow id, where to poll it, and a ``Location`` header."""
-    url = status_url(plan)
-    body: dict[str, object] = {"workflow_id": str(plan.workflow_id), "status_url": url}
+def accepted_body(plan: Plan, report_ids: list[str] | None = None) -> dict[str, Any]:
+    """The workflow id, where to poll it, and the reports it will store (if any)."""
+    body: dict[str, Any] = {"workflow_id": str(plan.workflow_id), "status_url": status_url(plan)}
     if report_ids is not None:
         body["report_ids"] = report_ids
-    return JSONResponse(
-        body,
-        status_code=202,
-        headers={"Location": url},
-    )
+    return body
