@@ -66,6 +66,7 @@ class ReportMetadata(BaseModel):
 #: What a POST that starts a workflow may answer besides 202.
 SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "replayed: this Idempotency-Key was used with this body"},
+    400: {"description": "the body could not be read (not UTF-8 text)"},
     409: {"description": "this Idempotency-Key was used with a different body"},
     413: {"description": "request body too large"},
 }
