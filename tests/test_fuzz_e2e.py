@@ -48,6 +48,7 @@ def test_the_api_answers_any_input_within_its_schema(system: System, tmp_path: P
             "--report-dir",
             str(tmp_path),
         ],
+        cwd=tmp_path,  # its example database stays out of the checkout
         capture_output=True,
         text=True,
         timeout=600,
