@@ -14,7 +14,13 @@ import httpx
 import pytest
 
 from tests.support import processes
-from tests.support.infra import fresh_database, fresh_vhost, provide_broker, provide_database
+from tests.support.infra import (
+    fresh_database,
+    fresh_vhost,
+    provide_broker,
+    provide_database,
+    provide_smtp_sink,
+)
 from tests.support.smtp_sink import SmtpSink, free_port
 
 #: The tenant the session's API key belongs to.
@@ -40,9 +46,9 @@ def database_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def smtp_sink() -> Iterator[SmtpSink]:
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
+    """Where the services send mail: in process, passed on to Mailpit with containers."""
+    with provide_smtp_sink(os.environ) as sink:
+        yield sink
 
 
 @pytest.fixture(scope="session")

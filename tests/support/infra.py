@@ -1,8 +1,9 @@
-"""Where the tests' RabbitMQ and PostgreSQL come from, and a fresh vhost and database on them.
+"""Where the tests' RabbitMQ, PostgreSQL and SMTP sink come from; a fresh vhost and database.
 
 ``TEST_AMQP_URL`` and ``TEST_DATABASE_URL`` name running servers; without them the tests
 start containers with testcontainers; without Docker either, the run fails and says how
-to provide them. Integration tests never skip silently.
+to provide them. Integration tests never skip silently. Mail goes to the in-process sink,
+which, when the tests start their own containers, passes it on to a Mailpit container.
 """
 
 from __future__ import annotations
@@ -17,8 +18,12 @@ from base64 import b64encode
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Literal
 
 import psycopg
+
+from tests.support.mailpit import mailpit_sink
+from tests.support.smtp_sink import SmtpSink
 
 HOW_TO_PROVIDE = (
     "set TEST_AMQP_URL (e.g. amqp://guest:guest@127.0.0.1:5672//) and TEST_DATABASE_URL "
@@ -51,6 +56,20 @@ def choose_source(
     raise InfrastructureUnavailable(
         f"{variable} is not set and Docker is unavailable: " + HOW_TO_PROVIDE
     )
+
+
+def choose_smtp_sink(
+    env: Mapping[str, str], docker_available: Callable[[], bool]
+) -> Literal["in-process", "mailpit"]:
+    """Mailpit when the tests start their own containers; else the in-process sink alone.
+
+    Given servers (either URL) mean a machine that runs its own services, where the
+    in-process sink needs nothing more; with neither URL nor Docker, the broker and
+    database fixtures fail and say why, so the sink stays in process.
+    """
+    if any(env.get(variable, "").strip() for variable in ("TEST_AMQP_URL", "TEST_DATABASE_URL")):
+        return "in-process"
+    return "mailpit" if docker_available() else "in-process"
 
 
 def docker_available() -> bool:
@@ -171,7 +190,7 @@ def fresh_database(database_url: str) -> Iterator[str]:
 @contextmanager
 def rabbitmq_container() -> Iterator[tuple[str, str]]:
     """A RabbitMQ container (management image): its AMQP URL and management API URL."""
-    from testcontainers.rabbitmq import RabbitMqContainer
+    from testcontainers.community.rabbitmq import RabbitMqContainer
 
     with RabbitMqContainer("rabbitmq:3.13-management") as container:
         host = container.get_container_host_ip()
@@ -186,7 +205,7 @@ def rabbitmq_container() -> Iterator[tuple[str, str]]:
 @contextmanager
 def postgres_container() -> Iterator[str]:
     """A PostgreSQL container; its URL in the plain postgresql:// form."""
-    from testcontainers.postgres import PostgresContainer
+    from testcontainers.community.postgres import PostgresContainer
 
     with PostgresContainer("postgres:16-alpine", driver=None) as container:
         yield container.get_connection_url()
@@ -212,3 +231,17 @@ def provide_database(env: Mapping[str, str]) -> Iterator[str]:
         return
     with postgres_container() as url:
         yield url
+
+
+@contextmanager
+def provide_smtp_sink(env: Mapping[str, str]) -> Iterator[SmtpSink]:
+    """The session's SMTP sink, in front of a Mailpit container when it has one."""
+    if choose_smtp_sink(env, docker_available) == "mailpit":
+        with mailpit_sink() as sink:
+            yield sink
+        return
+    sink = SmtpSink().start()
+    try:
+        yield sink
+    finally:
+        sink.stop()

@@ -7,8 +7,10 @@ for every message it accepts.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import email
 import email.policy
+import smtplib
 import socket
 import threading
 import time
@@ -50,13 +52,16 @@ class Mailbox:
         with self._lock:
             return self.scripted_replies.pop(0) if self.scripted_replies else None
 
-    def with_subject(self, subject: str) -> list[Received]:
+    def received(self) -> list[Received]:
+        """Everything received so far, oldest first."""
         with self._lock:
-            return [m for m in self.messages if m.subject == subject]
+            return list(self.messages)
+
+    def with_subject(self, subject: str) -> list[Received]:
+        return [m for m in self.received() if m.subject == subject]
 
     def addressed_to(self, address: str) -> list[Received]:
-        with self._lock:
-            return [m for m in self.messages if address in m.envelope_to]
+        return [m for m in self.received() if address in m.envelope_to]
 
     def wait_for(self, subject: str, count: int = 1, timeout: float = 30.0) -> list[Received]:
         """Messages with ``subject`` once there are at least ``count`` (else what is there)."""
@@ -79,15 +84,27 @@ class Mailbox:
         return find()
 
 
+def _relay(to: tuple[str, int], envelope: Any) -> None:
+    with smtplib.SMTP(*to, timeout=30) as upstream:
+        upstream.sendmail(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
+
+
 class _Handler:
-    def __init__(self, mailbox: Mailbox, echo: bool) -> None:
+    def __init__(self, mailbox: Mailbox, echo: bool, relay_to: tuple[str, int] | None) -> None:
         self.mailbox = mailbox
         self.echo = echo
+        self.relay_to = relay_to
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         reply = self.mailbox.next_reply()
         if reply is not None:
             return reply
+        if self.relay_to is not None:
+            try:
+                await asyncio.to_thread(_relay, self.relay_to, envelope)
+            except (OSError, smtplib.SMTPException) as exc:
+                return f"451 4.4.0 could not pass the message on: {exc}"
+            return "250 Message accepted for delivery"
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         received = Received(envelope.mail_from, list(envelope.rcpt_tos), message)
@@ -109,13 +126,27 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class SmtpSink:
-    """Starts an aiosmtpd server on ``host:port`` (0 picks a free port)."""
+    """Starts an aiosmtpd server on ``host:port`` (0 picks a free port).
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, echo: bool = False) -> None:
-        self.mailbox = Mailbox()
+    With ``relay_to``, it keeps nothing itself: it answers with the scripted replies and hands
+    every other message, unchanged, to that SMTP server, and ``mailbox`` reads them back from
+    there (see ``tests.support.mailpit``).
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        echo: bool = False,
+        *,
+        mailbox: Mailbox | None = None,
+        relay_to: tuple[str, int] | None = None,
+    ) -> None:
+        self.mailbox = mailbox or Mailbox()
         self.host = host
         self.port = port or free_port(host)
-        self._controller = Controller(_Handler(self.mailbox, echo), hostname=host, port=self.port)
+        handler = _Handler(self.mailbox, echo, relay_to)
+        self._controller = Controller(handler, hostname=host, port=self.port)
 
     def start(self) -> SmtpSink:
         self._controller.start()
