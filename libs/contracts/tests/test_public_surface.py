@@ -16,6 +16,7 @@ EXPECTED = {
     "GENERATE_REPORT",
     "RESULT_EXPIRES",
     "SEND_EMAIL",
+    "START_WORKFLOW",
     "TASK_QUEUES",
     "EmailSent",
     "GenerateReport",
@@ -28,7 +29,10 @@ EXPECTED = {
     "ReportKind",
     "ReportReady",
     "SendEmail",
+    "StartWorkflow",
     "TaskContract",
+    "WorkflowKind",
+    "WorkflowStarted",
     "contract_for",
     "create_celery_app",
     "dispatch",
@@ -50,6 +54,7 @@ MODULES = (
     "settings",
     "topology",
     "worker",
+    "workflows",
 )
 
 
@@ -71,6 +76,7 @@ def test_every_public_name_is_importable() -> None:
     [
         ("SendEmail", "email"),
         ("GenerateReport", "reports"),
+        ("StartWorkflow", "workflows"),
         ("TASK_QUEUES", "routing"),
         ("route_task", "routing"),
         ("create_celery_app", "celery_app"),

@@ -8,10 +8,12 @@ import pytest
 from kombu import Queue
 
 from contracts import (
+    BACKEND_CLEANUP,
     CONTRACTS,
     DEAD_LETTER_QUEUES,
     GENERATE_REPORT,
     SEND_EMAIL,
+    START_WORKFLOW,
     TASK_QUEUES,
     GenerateReport,
     SendEmail,
@@ -21,7 +23,7 @@ from contracts import (
 from contracts.routing import queues_named
 from contracts.topology import DELIVERY_LIMIT, UNROUTABLE_QUEUE
 
-WORK_QUEUES = {"email.transactional", "email.bulk", "reports.default"}
+WORK_QUEUES = {"email.transactional", "email.bulk", "reports.default", "api.intake"}
 
 
 def topic_matches(pattern: str, key: str) -> bool:
@@ -55,7 +57,8 @@ def test_topic_matcher_itself(pattern: str, key: str, expected: bool) -> None:
 
 
 def test_contracts_registry() -> None:
-    assert set(CONTRACTS) == {SEND_EMAIL, GENERATE_REPORT} == {"email.send", "report.generate"}
+    assert set(CONTRACTS) == {SEND_EMAIL, GENERATE_REPORT, START_WORKFLOW}
+    assert set(CONTRACTS) == {"email.send", "report.generate", "workflow.start"}
     assert CONTRACTS["email.send"].payload is SendEmail
     assert CONTRACTS["report.generate"].payload is GenerateReport
     for name, contract in CONTRACTS.items():
@@ -85,6 +88,7 @@ def test_contract_for_unknown_name_raises_key_error() -> None:
             ("reports.default", "reports", "report.generate.default"),
         ),
         ("report.generate", None, ("reports.default", "reports", "report.generate.default")),
+        ("workflow.start", {}, ("api.intake", "workflows", "workflow.start.default")),
     ],
 )
 def test_route_task_for_contract_names(
@@ -104,6 +108,23 @@ def test_route_task_accepts_celerys_extra_keywords() -> None:
     assert route["queue"] == "email.bulk"
 
 
+def test_route_task_sends_the_result_clean_up_to_a_queue_a_worker_consumes() -> None:
+    # Celery beat's default entry would otherwise land in `unroutable`, and expired
+    # results would never be deleted.
+    assert route_task(BACKEND_CLEANUP, (), {}, {}) == {
+        "queue": "api.intake",
+        "exchange": "workflows",
+        "routing_key": "workflow.results.cleanup",
+    }
+    bound = [
+        queue.name
+        for queue in TASK_QUEUES
+        if queue.exchange.name == "workflows"
+        and topic_matches(queue.routing_key, "workflow.results.cleanup")
+    ]
+    assert bound == ["api.intake"]
+
+
 @pytest.mark.parametrize("name", ["celery.chord_unlock", "email.sned", "", "report"])
 def test_route_task_leaves_unknown_names_to_the_default_queue(name: str) -> None:
     assert route_task(name, (), {"lane": "bulk"}, {}) is None
@@ -115,6 +136,7 @@ def test_route_task_leaves_unknown_names_to_the_default_queue(name: str) -> None
         ("email.send", {"lane": "transactional"}),
         ("email.send", {"lane": "bulk"}),
         ("report.generate", {}),
+        ("workflow.start", {}),
     ],
 )
 def test_each_routing_key_reaches_exactly_its_queue(name: str, kwargs: dict[str, Any]) -> None:
@@ -161,8 +183,8 @@ def test_work_queues_limit_deliveries_and_dead_letter(name: str) -> None:
 
 def test_domain_exchanges_name_the_unroutable_alternate_exchange() -> None:
     exchanges = {queue.exchange.name: queue.exchange for queue in TASK_QUEUES}
-    assert set(exchanges) == {"unroutable", "email", "reports"}
-    for name in ("email", "reports"):
+    assert set(exchanges) == {"unroutable", "email", "reports", "workflows"}
+    for name in ("email", "reports", "workflows"):
         assert exchanges[name].type == "topic"
         assert exchanges[name].durable is True
         assert exchanges[name].arguments == {"alternate-exchange": UNROUTABLE_QUEUE.exchange.name}

@@ -20,6 +20,7 @@ from contracts.reports import (
 )
 from contracts.routing import CONTRACTS, DEAD_LETTER_QUEUES, TASK_QUEUES, contract_for, route_task
 from contracts.settings import PlatformSettings, load_settings
+from contracts.workflows import START_WORKFLOW, StartWorkflow, WorkflowKind, WorkflowStarted
 
 __all__ = [
     "BACKEND_CLEANUP",
@@ -28,6 +29,7 @@ __all__ = [
     "GENERATE_REPORT",
     "RESULT_EXPIRES",
     "SEND_EMAIL",
+    "START_WORKFLOW",
     "TASK_QUEUES",
     "EmailSent",
     "GenerateReport",
@@ -40,7 +42,10 @@ __all__ = [
     "ReportKind",
     "ReportReady",
     "SendEmail",
+    "StartWorkflow",
     "TaskContract",
+    "WorkflowKind",
+    "WorkflowStarted",
     "contract_for",
     "create_celery_app",
     "dispatch",

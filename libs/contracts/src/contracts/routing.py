@@ -12,12 +12,18 @@ from typing import Any
 
 from kombu import Queue
 
-from contracts import email, reports
+from contracts import email, reports, workflows
 from contracts.base import TaskContract
 from contracts.topology import UNROUTABLE_QUEUE
 
 CONTRACTS: dict[str, TaskContract[Any, Any]] = {
-    contract.name: contract for contract in (email.SEND, reports.GENERATE)
+    contract.name: contract for contract in (email.SEND, reports.GENERATE, workflows.START)
+}
+
+#: Routes of tasks that are no contract but that a worker must still receive (Celery's
+#: own clean-up); any other name goes to the default queue, ``unroutable``.
+OTHER_ROUTES: dict[str, dict[str, str]] = {
+    workflows.BACKEND_CLEANUP: workflows.BACKEND_CLEANUP_ROUTE,
 }
 
 #: Every queue of the system, the unroutable catch-all first: a domain exchange names it
@@ -47,12 +53,14 @@ def route_task(
 ) -> dict[str, str] | None:
     """Celery router: the queue, exchange and routing key for a contract task.
 
-    Returns ``None`` for names that are not contracts, so Celery falls back to the
-    default queue (which is the unroutable queue: such a task is visible, not lost).
+    Returns ``None`` for names that are neither contracts nor in :data:`OTHER_ROUTES`, so
+    Celery falls back to the default queue (which is the unroutable queue: such a task is
+    visible, not lost).
     """
     contract = CONTRACTS.get(name)
     if contract is None:
-        return None
+        other = OTHER_ROUTES.get(name)
+        return None if other is None else dict(other)
     return contract.route(kwargs or {})
 
 
