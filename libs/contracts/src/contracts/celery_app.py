@@ -57,6 +57,10 @@ def create_celery_app(name: str, settings: PlatformSettings) -> Celery:
         worker_prefetch_multiplier=1,
         worker_deduplicate_successful_tasks=True,
         worker_hijack_root_logger=False,
+        # Task events for Flower (`just flower`): workers report each task's life, and
+        # producers its publication. Nothing consumes them unless a monitor is running.
+        worker_send_task_events=True,
+        task_send_sent_event=True,
         task_queues=TASK_QUEUES,
         task_routes=(route_task,),
         task_default_queue=UNROUTABLE_QUEUE.name,

@@ -7,6 +7,7 @@ from functools import lru_cache
 from pydantic import Field, SecretStr
 
 from contracts import PlatformSettings, load_settings
+from contracts.metrics import MetricsPort
 
 
 class Settings(PlatformSettings):
@@ -21,6 +22,9 @@ class Settings(PlatformSettings):
     smtp_timeout: float = Field(default=10.0, gt=0)
     #: Worker processes (prefork children).
     worker_concurrency: int = Field(default=2, ge=1)
+    #: Port of the worker's Prometheus endpoint (0 or empty: none), and its address.
+    metrics_port: MetricsPort = 0
+    metrics_host: str = "127.0.0.1"
     #: Queues this worker consumes, comma separated (default: both lanes).
     email_queues: str = "email.transactional,email.bulk"
     #: First retry delay in seconds; doubles each attempt, with full jitter.

@@ -7,6 +7,7 @@ from functools import lru_cache
 from pydantic import Field
 
 from contracts import PlatformSettings, load_settings
+from contracts.metrics import MetricsPort
 
 
 class Settings(PlatformSettings):
@@ -14,6 +15,9 @@ class Settings(PlatformSettings):
 
     #: Worker processes (prefork children).
     worker_concurrency: int = Field(default=2, ge=1)
+    #: Port of the worker's Prometheus endpoint (0 or empty: none), and its address.
+    metrics_port: MetricsPort = 0
+    metrics_host: str = "127.0.0.1"
     #: Queues this worker consumes, comma separated.
     report_queues: str = "reports.default"
     #: Rows fetched from the server-side cursor at a time.
