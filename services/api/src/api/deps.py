@@ -14,6 +14,7 @@ from api.access import keys
 from api.access.idempotency import MAX_KEY_LENGTH
 from api.access.ratelimit import RateLimiter
 from api.config import Settings
+from api.metrics import WorkflowMetrics
 from api.workflows.relay import OutboxRelay
 
 
@@ -26,6 +27,7 @@ class Services:
     celery: Celery
     relay: OutboxRelay
     limiter: RateLimiter
+    metrics: WorkflowMetrics
 
 
 def get_services(request: Request) -> Services:

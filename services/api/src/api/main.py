@@ -8,17 +8,20 @@ from datetime import timedelta
 
 import anyio
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
 from api.access import idempotency
 from api.access.ratelimit import RateLimiter
 from api.config import Settings, get_settings
+from api.correlation import RequestIdMiddleware
 from api.db import create_engine
 from api.deps import Services
+from api.metrics import WorkflowMetrics, instrument
 from api.routes import emails, health, reports, workflows
 from api.schemas import AUTH_RESPONSES
 from api.workflows.relay import OutboxRelay
 from api.workflows.tracker import Tracker
-from contracts import create_celery_app
+from contracts import create_celery_app, tracing
 
 #: Seconds between clean-ups of expired idempotency keys.
 IDEMPOTENCY_EXPIRY_INTERVAL = 600.0
@@ -27,15 +30,19 @@ IDEMPOTENCY_EXPIRY_INTERVAL = 600.0
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The API; its engine, Celery app, relay and tracker live as long as the app runs."""
     settings = settings or get_settings()
+    registry = CollectorRegistry()
+    workflow_metrics = WorkflowMetrics(registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
         celery_app = create_celery_app("api", settings)
         relay = OutboxRelay(engine, celery_app, settings.relay_interval)
-        tracker = Tracker(engine, settings.tracker_interval)
+        tracker = Tracker(engine, settings.tracker_interval, workflow_metrics)
         limiter = RateLimiter(settings.rate_limit)
-        app.state.services = Services(settings, engine, celery_app, relay, limiter)
+        app.state.services = Services(
+            settings, engine, celery_app, relay, limiter, workflow_metrics
+        )
         try:
             async with anyio.create_task_group() as background:
                 background.start_soon(relay.run)
@@ -63,4 +70,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(emails.router, responses=AUTH_RESPONSES)
     app.include_router(reports.router, responses=AUTH_RESPONSES)
     app.include_router(workflows.router, responses=AUTH_RESPONSES)
+    instrument(app, registry)
+    if tracing.configure_tracing("api"):
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    # Outermost: every response, errors included, carries the request's id.
+    app.add_middleware(RequestIdMiddleware)
     return app

@@ -118,6 +118,9 @@ class WorkflowDocument(BaseModel):
     kind: str
     status: WorkflowStatus
     origin: str
+    request_id: str | None = Field(
+        description="the X-Request-ID of the request that started it: grep the logs for it"
+    )
     created_at: str
     updated_at: str
     finished_at: str | None

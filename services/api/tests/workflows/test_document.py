@@ -21,6 +21,7 @@ DOCUMENT_KEYS = [
     "kind",
     "status",
     "origin",
+    "request_id",
     "created_at",
     "updated_at",
     "finished_at",

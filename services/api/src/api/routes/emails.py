@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from api.correlation import RequestIdDep
 from api.deps import IdempotencyKeyDep, ServicesDep, TenantDep
 from api.schemas import SUBMIT_RESPONSES, Accepted, EmailRequest
 from api.workflows import plans
@@ -24,11 +25,12 @@ async def send_email(
     body: EmailRequest,
     services: ServicesDep,
     tenant: TenantDep,
+    request_id: RequestIdDep,
     idempotency_key: IdempotencyKeyDep = None,
 ) -> JSONResponse:
     """Accept an email for delivery; poll ``status_url`` for its workflow."""
     payload = SendEmail(**body.model_dump(), tenant=tenant)
-    plan = plans.single(services.celery, "email", payload)
+    plan = plans.single(services.celery, "email", payload, request_id)
     return await submit(
         services,
         plan,
@@ -36,4 +38,5 @@ async def send_email(
         request=body.model_dump(mode="json"),
         path="/v1/emails",
         idempotency_key=idempotency_key,
+        request_id=request_id,
     )

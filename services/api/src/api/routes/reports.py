@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from api import reporting
+from api.correlation import RequestIdDep
 from api.deps import IdempotencyKeyDep, ServicesDep, TenantDep
 from api.schemas import (
     SUBMIT_RESPONSES,
@@ -32,15 +33,16 @@ async def create_report(
     body: ReportRequest,
     services: ServicesDep,
     tenant: TenantDep,
+    request_id: RequestIdDep,
     idempotency_key: IdempotencyKeyDep = None,
 ) -> JSONResponse:
     """Build one report; with ``deliver_to``, a chain that then emails it as an attachment."""
     [generate] = reporting.generate_payloads([body], tenant)
     if body.deliver_to:
         email = reporting.delivery(body.deliver_to, [generate], tenant)
-        plan = plans.sequence(services.celery, "report", [generate, email])
+        plan = plans.sequence(services.celery, "report", [generate, email], request_id)
     else:
-        plan = plans.single(services.celery, "report", generate)
+        plan = plans.single(services.celery, "report", generate, request_id)
     return await submit(
         services,
         plan,
@@ -48,6 +50,7 @@ async def create_report(
         request=body.model_dump(mode="json"),
         path="/v1/reports",
         idempotency_key=idempotency_key,
+        request_id=request_id,
         report_ids=[str(generate.report_id)],
     )
 
@@ -62,13 +65,16 @@ async def create_report_batch(
     body: ReportBatchRequest,
     services: ServicesDep,
     tenant: TenantDep,
+    request_id: RequestIdDep,
     idempotency_key: IdempotencyKeyDep = None,
 ) -> JSONResponse:
     """Build reports in parallel (a group); with ``deliver_to``, a chord whose callback
     emails one digest carrying every report once all of them succeeded."""
     payloads = reporting.generate_payloads(body.reports, tenant)
     then = reporting.delivery(body.deliver_to, payloads, tenant) if body.deliver_to else None
-    plan = plans.parallel(services.celery, "report_batch", payloads, then=then)
+    plan = plans.parallel(
+        services.celery, "report_batch", payloads, then=then, request_id=request_id
+    )
     return await submit(
         services,
         plan,
@@ -76,6 +82,7 @@ async def create_report_batch(
         request=body.model_dump(mode="json"),
         path="/v1/report-batches",
         idempotency_key=idempotency_key,
+        request_id=request_id,
         report_ids=[str(payload.report_id) for payload in payloads],
     )
 

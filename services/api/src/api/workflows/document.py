@@ -41,6 +41,7 @@ def build(record: Mapping[Any, Any], derived: Derived) -> dict[str, Any]:
         "kind": record["kind"],
         "status": derived.status,
         "origin": record["origin"],
+        "request_id": record.get("request_id"),
         "created_at": _iso(record["created_at"]),
         "updated_at": _iso(derived.updated_at),
         "finished_at": _iso(derived.finished_at),

@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 
 from celery import Celery, chain, chord, group
 
-from contracts import Message, signature, task_name_of
+from contracts import Message, signature, task_name_of, tracing
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,8 @@ def _headers(workflow_id: UUID, request_id: str | None) -> dict[str, str]:
     headers = {"workflow_id": str(workflow_id)}
     if request_id:
         headers["request_id"] = request_id
+    # With tracing on, the worker's spans continue this request's trace.
+    tracing.inject_into(headers)
     return headers
 
 

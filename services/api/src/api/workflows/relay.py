@@ -19,7 +19,7 @@ from celery import Celery
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.tables import outbox
+from api.tables import outbox, workflows
 
 log = structlog.get_logger(__name__)
 
@@ -75,10 +75,16 @@ class OutboxRelay:
             async with self._engine.begin() as conn:
                 rows = (
                     await conn.execute(
-                        select(outbox.c.id, outbox.c.message)
+                        select(
+                            outbox.c.id,
+                            outbox.c.message,
+                            outbox.c.workflow_id,
+                            workflows.c.request_id,
+                        )
+                        .outerjoin(workflows, workflows.c.id == outbox.c.workflow_id)
                         .order_by(outbox.c.id)
                         .limit(BATCH)
-                        .with_for_update(skip_locked=True)
+                        .with_for_update(of=outbox, skip_locked=True)
                     )
                 ).all()
                 if not rows:
@@ -90,6 +96,12 @@ class OutboxRelay:
                 except PublishFailed as exc:
                     failure, published = exc, exc.published
                 done = [row.id for row in rows[:published]]
+                for row in rows[:published]:
+                    log.info(
+                        "workflow published",
+                        workflow_id=str(row.workflow_id),
+                        request_id=row.request_id,
+                    )
                 if done:
                     await conn.execute(delete(outbox).where(outbox.c.id.in_(done)))
                 if failure is not None:

@@ -25,6 +25,7 @@ WORKFLOW_COLUMNS = (
     workflows.c.kind,
     workflows.c.shape,
     workflows.c.origin,
+    workflows.c.request_id,
     workflows.c.status,
     workflows.c.created_at,
     workflows.c.updated_at,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import structlog
 from fastapi import HTTPException
 from fastapi.responses import JSONResponse
 
@@ -13,6 +14,8 @@ from api.access import idempotency
 from api.deps import Services
 from api.workflows import store
 from api.workflows.plans import Plan
+
+log = structlog.get_logger(__name__)
 
 
 class Rollback(Exception):
@@ -69,6 +72,14 @@ async def submit(
             status_code=200,
             headers={"Location": replay.response["status_url"], "Idempotent-Replayed": "true"},
         )
+    services.metrics.accepted(plan.kind, origin)
+    log.info(
+        "workflow accepted",
+        workflow_id=str(plan.workflow_id),
+        kind=plan.kind,
+        shape=plan.shape,
+        steps=[step["task_id"] for step in plan.steps],
+    )
     services.relay.notify()
     return JSONResponse(body, status_code=202, headers={"Location": body["status_url"]})
 

@@ -8,13 +8,16 @@ replica tracks at a time (a transaction-level advisory lock).
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 import structlog
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.metrics import WorkflowMetrics
 from api.workflows import store
-from api.workflows.status import derive
+from api.workflows.status import Derived, derive
 
 log = structlog.get_logger(__name__)
 
@@ -26,9 +29,12 @@ BATCH = 500
 class Tracker:
     """Runs :meth:`sync` every ``interval`` seconds until cancelled."""
 
-    def __init__(self, engine: AsyncEngine, interval: float) -> None:
+    def __init__(
+        self, engine: AsyncEngine, interval: float, metrics: WorkflowMetrics | None = None
+    ) -> None:
         self._engine = engine
         self._interval = interval
+        self._metrics = metrics
 
     async def run(self) -> None:
         while True:
@@ -43,6 +49,7 @@ class Tracker:
         changed = 0
         after = None
         while True:
+            finished = []
             async with self._engine.begin() as conn:
                 got_lock = await conn.scalar(
                     select(text(f"pg_try_advisory_xact_lock({TRACKER_LOCK})"))
@@ -80,6 +87,24 @@ class Tracker:
                             error=state.error,
                         )
                         changed += 1
-                after = records[-1]["created_at"]
-                if len(records) < BATCH:
-                    return changed
+                        if state.finished_at is not None:
+                            finished.append((record, state))
+            # Counted once committed: a pass that rolled back saved nothing.
+            for record, state in finished:
+                self._finished(record, state)
+            after = records[-1]["created_at"]
+            if len(records) < BATCH:
+                return changed
+
+    def _finished(self, record: Any, state: Derived) -> None:
+        log.info(
+            "workflow finished",
+            workflow_id=str(record["id"]),
+            request_id=record["request_id"],
+            kind=record["kind"],
+            status=state.status,
+        )
+        if self._metrics is not None and state.finished_at is not None:
+            self._metrics.done(
+                record["kind"], state.status, record["created_at"], state.finished_at
+            )
