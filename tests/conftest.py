@@ -74,6 +74,12 @@ def migrated(service_env: dict[str, str]) -> dict[str, str]:
     return service_env
 
 
+@pytest.fixture(scope="session")
+def worker_metrics() -> dict[str, str]:
+    """Each worker's ``METRICS_PORT`` in the session: ``{service: port}``."""
+    return {name: str(free_port()) for name in ("email-worker", "report-worker")}
+
+
 @dataclass
 class System:
     """The running services and how to reach them."""
@@ -88,15 +94,29 @@ class System:
 
 
 @pytest.fixture(scope="session")
-def system(migrated: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+def system(
+    migrated: dict[str, str],
+    worker_metrics: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[System]:
     log_dir = tmp_path_factory.mktemp("service-logs")
     port = free_port()
     env = {**migrated, "API_HOST": "127.0.0.1", "API_PORT": str(port)}
     started: list[processes.ServiceProcess] = []
     try:
-        email_worker = processes.start("email-worker", ["email-worker"], env, log_dir)
+        email_worker = processes.start(
+            "email-worker",
+            ["email-worker"],
+            {**env, "METRICS_PORT": worker_metrics["email-worker"]},
+            log_dir,
+        )
         started.append(email_worker)
-        report_worker = processes.start("report-worker", ["report-worker"], env, log_dir)
+        report_worker = processes.start(
+            "report-worker",
+            ["report-worker"],
+            {**env, "METRICS_PORT": worker_metrics["report-worker"]},
+            log_dir,
+        )
         started.append(report_worker)
         api = processes.start("api", ["api"], env, log_dir)
         started.append(api)
