@@ -183,3 +183,9 @@ def test_reading_the_queues_keeps_the_contract_bindings(app: Celery) -> None:
     after = {q.name: (q.exchange.name, q.routing_key) for q in TASK_QUEUES}
     work_queues = set(before) - {"unroutable"}
     assert {n: after[n] for n in work_queues} == {n: before[n] for n in work_queues}
+
+
+def test_task_events_for_flower(app: Celery) -> None:
+    assert app.conf.worker_send_task_events is True
+    assert app.conf.task_send_sent_event is True
+    assert app.conf.event_serializer == "json"

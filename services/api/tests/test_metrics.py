@@ -1,0 +1,106 @@
+"""The API's workflow metrics and its /metrics endpoint (an app of its own, no database)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import anyio
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from starlette.types import Message
+
+from api.metrics import WorkflowMetrics, instrument
+
+CREATED = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_submitted_finished_and_durations_by_kind_and_status() -> None:
+    registry = CollectorRegistry()
+    metrics = WorkflowMetrics(registry)
+
+    metrics.accepted("email", "api")
+    metrics.accepted("email", "api")
+    metrics.done("email", "succeeded", CREATED, CREATED + timedelta(seconds=2))
+    metrics.done("report", "failed", CREATED, CREATED + timedelta(minutes=3))
+
+    def sample(name: str, **labels: str) -> float | None:
+        return registry.get_sample_value(name, labels)
+
+    assert sample("switchyard_workflows_submitted_total", kind="email", origin="api") == 2
+    assert sample("switchyard_workflows_finished_total", kind="email", status="succeeded") == 1
+    assert sample("switchyard_workflows_finished_total", kind="report", status="failed") == 1
+    assert sample("switchyard_workflow_duration_seconds_sum", kind="email", status="succeeded") == 2
+    assert (
+        sample(
+            "switchyard_workflow_duration_seconds_bucket",
+            kind="report",
+            status="failed",
+            le="120.0",
+        )
+        == 0
+    )
+    assert (
+        sample(
+            "switchyard_workflow_duration_seconds_bucket",
+            kind="report",
+            status="failed",
+            le="300.0",
+        )
+        == 1
+    )
+
+
+def test_two_apps_keep_separate_registries() -> None:
+    first, second = CollectorRegistry(), CollectorRegistry()
+    WorkflowMetrics(first).accepted("email", "api")
+    WorkflowMetrics(second)  # no "Duplicated timeseries": each app has its own registry
+
+    labels = {"kind": "email", "origin": "api"}
+    assert first.get_sample_value("switchyard_workflows_submitted_total", labels) == 1
+    assert second.get_sample_value("switchyard_workflows_submitted_total", labels) is None
+
+
+def get(app: FastAPI, path: str) -> tuple[int, str]:
+    sent: list[Message] = []
+    scope: dict[str, Any] = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [],
+        "scheme": "http",
+        "server": ("test", 80),
+        "root_path": "",
+        "http_version": "1.1",
+    }
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    anyio.run(app, scope, receive, send)
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return sent[0]["status"], body.decode()
+
+
+def test_metrics_endpoint_serves_http_and_workflow_metrics() -> None:
+    app = FastAPI()
+    registry = CollectorRegistry()
+    WorkflowMetrics(registry).accepted("report", "api")
+
+    @app.get("/things/{thing}")
+    def thing(thing: str) -> dict[str, str]:
+        return {"thing": thing}
+
+    instrument(app, registry)
+
+    assert get(app, "/things/a")[0] == 200
+    status, text = get(app, "/metrics")
+
+    assert status == 200
+    assert 'switchyard_workflows_submitted_total{kind="report",origin="api"} 1.0' in text
+    assert 'http_requests_total{handler="/things/{thing}",method="GET",status="2xx"} 1.0' in text
