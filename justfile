@@ -64,6 +64,10 @@ fmt: sync
     @uv run --frozen ruff format .
     @uv run --frozen ruff check --fix .
 
+# Flower on the broker (AMQP_URL, default the local one) at http://127.0.0.1:5555 (FLOWER_PORT)
+flower *args: sync
+    @uv run --frozen celery --broker="${AMQP_URL:-amqp://guest:guest@localhost:5672//}" flower --address=127.0.0.1 --port="${FLOWER_PORT:-5555}" {{args}}
+
 # Bring the whole system up in Docker
 up *args:
     docker compose up --build {{args}}
