@@ -1,8 +1,10 @@
-"""The ``api`` command: ``api`` (or ``api serve``) runs the server, ``api migrate`` the schema."""
+"""The ``api`` command: ``api`` (or ``api serve``) runs the server, ``api migrate`` the schema,
+``api intake`` the worker that starts workflows sent by task name (the scheduler's)."""
 
 from __future__ import annotations
 
 import argparse
+import socket
 from importlib.resources import files
 
 import uvicorn
@@ -14,6 +16,7 @@ from api.config import get_settings
 from contracts import create_celery_app
 from contracts.celery_app import declare_topology, prepare_result_store
 from contracts.logs import configure_logging
+from contracts.workflows import QUEUE
 
 
 def alembic_config() -> Config:
@@ -46,16 +49,43 @@ def serve() -> None:
     )
 
 
+def intake(extra: list[str]) -> None:
+    """Consume ``api.intake``: ``workflow.start`` and Celery's result clean-up."""
+    settings = get_settings()
+    from api.intake.worker import app
+
+    app.worker_main(
+        [
+            "worker",
+            "--queues",
+            QUEUE.name,
+            "--hostname",
+            f"api-intake@{socket.gethostname()}",
+            "--concurrency",
+            str(settings.worker_concurrency),
+            "--pool",
+            "prefork",
+            "--loglevel",
+            "INFO",
+            *extra,
+        ]
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="api", description=__doc__)
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="run the HTTP server (the default)")
     sub.add_parser("migrate", help="apply migrations and declare the broker topology")
+    worker = sub.add_parser("intake", help="run the worker that starts scheduled workflows")
+    worker.add_argument("celery_args", nargs=argparse.REMAINDER)
     admin.add_commands(sub)
     args = parser.parse_args(argv)
     if args.command == "keys":
         raise SystemExit(admin.run(args))
     if args.command == "migrate":
         migrate()
+    elif args.command == "intake":
+        intake(args.celery_args)
     else:
         serve()

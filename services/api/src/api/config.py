@@ -28,6 +28,8 @@ class Settings(PlatformSettings):
     idempotency_ttl_hours: float = Field(default=24, ge=24)
     #: How often the relay looks for outbox entries nobody told it about (seconds).
     relay_interval: float = Field(default=1.0, gt=0)
+    #: Processes of the intake worker (``api intake``), as ``WORKER_CONCURRENCY`` of workers.
+    worker_concurrency: int = Field(default=2, ge=1)
 
     @field_validator("rate_limit")
     @classmethod

@@ -1,8 +1,9 @@
 """Turning accepted requests into Celery canvases, built by task name from the contracts.
 
 Every task id is chosen here, before anything is published, so the workflow's steps are
-known (and pollable) from the moment the request is accepted. The canvas is kept as the
-plain JSON dict Celery serializes signatures to, which is what the outbox stores.
+known (and pollable) from the moment the request is accepted; so is the workflow id,
+unless the caller brings one (a scheduled run's id is derived from its tick). The canvas
+is kept as the plain JSON dict Celery serializes signatures to, which the outbox stores.
 """
 
 from __future__ import annotations
@@ -41,9 +42,16 @@ def _headers(workflow_id: UUID, request_id: str | None) -> dict[str, str]:
     return headers
 
 
-def single(app: Celery, kind: str, payload: Message, request_id: str | None = None) -> Plan:
+def single(
+    app: Celery,
+    kind: str,
+    payload: Message,
+    request_id: str | None = None,
+    *,
+    workflow_id: UUID | None = None,
+) -> Plan:
     """One task."""
-    workflow_id = uuid4()
+    workflow_id = workflow_id or uuid4()
     step = _step(payload)
     sig = signature(
         app, payload, task_id=step["task_id"], headers=_headers(workflow_id, request_id)
@@ -52,10 +60,15 @@ def single(app: Celery, kind: str, payload: Message, request_id: str | None = No
 
 
 def sequence(
-    app: Celery, kind: str, payloads: Sequence[Message], request_id: str | None = None
+    app: Celery,
+    kind: str,
+    payloads: Sequence[Message],
+    request_id: str | None = None,
+    *,
+    workflow_id: UUID | None = None,
 ) -> Plan:
     """A chain: each task starts when the one before it succeeded."""
-    workflow_id = uuid4()
+    workflow_id = workflow_id or uuid4()
     headers = _headers(workflow_id, request_id)
     steps = [_step(payload) for payload in payloads]
     sigs = [
@@ -71,6 +84,8 @@ def parallel(
     payloads: Sequence[Message],
     then: Message | None = None,
     request_id: str | None = None,
+    *,
+    workflow_id: UUID | None = None,
 ) -> Plan:
     """A group of tasks running side by side, or, with ``then``, a chord.
 
@@ -78,7 +93,7 @@ def parallel(
     backend Celery completes a chord with the polling task ``celery.chord_unlock``, which
     it publishes to the callback's queue: the worker that runs the callback unlocks it.
     """
-    workflow_id = uuid4()
+    workflow_id = workflow_id or uuid4()
     headers = _headers(workflow_id, request_id)
     steps = [_step(payload) for payload in payloads]
     members = [
