@@ -1,4 +1,4 @@
-"""The scheduler's settings: the shared broker and database variables only."""
+"""The scheduler's settings: the shared broker and database variables, and its own."""
 
 from __future__ import annotations
 
@@ -68,3 +68,38 @@ def test_unrelated_variables_are_ignored(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("API_PORT", "not a port")
     monkeypatch.setenv("SMTP_PORT", "nor this")
     assert str(get_settings().amqp_url) == "amqp://guest:guest@localhost:5672//"
+
+
+def test_scheduled_runs_belong_to_the_system_tenant_and_mail_nobody_by_default() -> None:
+    settings = get_settings()
+    assert settings.scheduler_tenant == "system"
+    assert settings.report_recipients == []
+
+
+def test_report_recipients_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REPORT_RECIPIENTS", " ops@example.com,, cfo@example.com ")
+    monkeypatch.setenv("SCHEDULER_TENANT", "ops-team")
+    settings = get_settings()
+    assert settings.report_recipients == ["ops@example.com", "cfo@example.com"]
+    assert settings.scheduler_tenant == "ops-team"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("REPORT_RECIPIENTS", "ops@example.com, not an address"),
+        ("SCHEDULER_TENANT", "Ops Team"),
+        ("SCHEDULER_TENANT", ""),
+    ],
+)
+def test_a_bad_scheduler_variable_exits_2_naming_it(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    variable: str,
+    value: str,
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SystemExit) as exc:
+        get_settings()
+    assert exc.value.code == 2
+    assert f"  {variable}: " in capsys.readouterr().err
