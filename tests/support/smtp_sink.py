@@ -43,6 +43,37 @@ class Mailbox:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     #: SMTP replies to give instead of accepting, consumed one per transaction.
     scripted_replies: list[str] = field(default_factory=list)
+    #: Cleared by :meth:`hold`: new transactions wait at ``MAIL FROM`` until it is set.
+    _open: threading.Event = field(default_factory=threading.Event)
+    _waiting: int = 0
+
+    def __post_init__(self) -> None:
+        self._open.set()
+
+    def hold(self) -> None:
+        """Make new SMTP transactions wait at ``MAIL FROM``, before anything is accepted."""
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    def waiting(self) -> int:
+        """How many clients are held at ``MAIL FROM`` right now."""
+        with self._lock:
+            return self._waiting
+
+    async def pass_gate(self) -> None:
+        if self._open.is_set():
+            return
+        with self._lock:
+            self._waiting += 1
+        try:
+            # A client that goes away while held cancels this wait (aiosmtpd does that).
+            while not self._open.is_set():
+                await asyncio.sleep(0.01)
+        finally:
+            with self._lock:
+                self._waiting -= 1
 
     def add(self, received: Received) -> None:
         with self._lock:
@@ -94,6 +125,14 @@ class _Handler:
         self.mailbox = mailbox
         self.echo = echo
         self.relay_to = relay_to
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        await self.mailbox.pass_gate()
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         reply = self.mailbox.next_reply()

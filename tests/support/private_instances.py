@@ -1,0 +1,383 @@
+"""Private RabbitMQ and PostgreSQL servers from this machine's binaries, for tests that break them.
+
+Each instance listens on a free port of 127.0.0.1 and keeps its data in a temporary
+directory of its own, so a test may stop, restart or SIGKILL it without touching the
+machine's shared servers (5672, 5432) or anybody else's. Every server runs as a child
+in its own process group and is stopped through that group's id, never by name; its
+output goes to ``<log_dir>/<name>.log``. This is what the fixtures of pytest-rabbitmq and
+pytest-postgresql do, with the two servers' own tools and no plugin.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from tests.support.smtp_sink import free_port
+
+#: What to install when the binaries are missing (the suite says so instead of skipping).
+HOW_TO_INSTALL = (
+    "the fault-injection tests run their own RabbitMQ and PostgreSQL servers from this "
+    "machine's binaries: install rabbitmq-server and postgresql (Debian/Ubuntu packages), "
+    "or set RABBITMQ_SCRIPTS_DIR / POSTGRES_BIN_DIR to where rabbitmq-server and initdb are"
+)
+
+
+class ServerUnavailable(RuntimeError):
+    """The server's binaries are missing, or it did not start."""
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a member now runs as another user: still there
+        return True
+    return True
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
+
+
+def _stop_group(process: subprocess.Popen[bytes], signum: int, timeout: float) -> None:
+    """Send ``signum`` to the leader, wait for the whole group; SIGKILL what is left."""
+    if process.poll() is None:
+        with suppress(ProcessLookupError):
+            os.kill(process.pid, signum)
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(timeout)
+    _kill_group(process)
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    _signal_group(process, signal.SIGKILL)
+    with suppress(subprocess.TimeoutExpired):
+        process.wait(10)
+    deadline = time.monotonic() + 10
+    while _group_alive(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+# --- RabbitMQ -------------------------------------------------------------------------
+
+
+def rabbitmq_scripts() -> Path:
+    """The directory of RabbitMQ's own ``rabbitmq-server`` and ``rabbitmqctl`` scripts.
+
+    Not ``/usr/sbin``: Debian's wrappers there switch to the ``rabbitmq`` user (another
+    home, so another Erlang cookie) and drop the environment that names our node.
+    """
+    candidates = [os.environ.get("RABBITMQ_SCRIPTS_DIR", ""), "/usr/lib/rabbitmq/bin"]
+    candidates += sorted(
+        (str(p) for p in Path("/usr/lib/rabbitmq/lib").glob("rabbitmq_server-*/sbin")),
+        reverse=True,
+    )
+    on_path = shutil.which("rabbitmq-server")
+    if on_path:
+        candidates.append(str(Path(on_path).resolve().parent))
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "rabbitmq-server").is_file():
+            return Path(candidate)
+    raise ServerUnavailable("rabbitmq-server not found: " + HOW_TO_INSTALL)
+
+
+@dataclass
+class PrivateRabbitMQ:
+    """A single RabbitMQ node of our own: ``faults-<port>@localhost``, no plugins."""
+
+    base: Path
+    log_path: Path
+    port: int = field(default_factory=free_port)
+    dist_port: int = field(default_factory=free_port)
+    scripts: Path = field(default_factory=rabbitmq_scripts)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def node(self) -> str:
+        return f"faults-{self.port}@localhost"
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}//"
+
+    def env(self) -> dict[str, str]:
+        """The server's and its CLI's environment: nothing read from /etc/rabbitmq."""
+        return {
+            **os.environ,
+            # The Erlang cookie lives in $HOME: the CLI must find the server's.
+            "HOME": str(self.base),
+            "RABBITMQ_CONF_ENV_FILE": str(self.base / "rabbitmq-env.conf"),
+            "RABBITMQ_CONFIG_FILE": str(self.base / "rabbitmq.conf"),
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(self.base / "advanced.config"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.base / "enabled_plugins"),
+            "RABBITMQ_PLUGINS_EXPAND_DIR": str(self.base / "plugins-expand"),
+            "RABBITMQ_MNESIA_BASE": str(self.base / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self.base / "log"),
+            "RABBITMQ_LOGS": "-",  # to stdout, i.e. to log_path
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+        }
+
+    def _write_config(self) -> None:
+        (self.base / "rabbitmq-env.conf").write_text("")
+        (self.base / "rabbitmq.conf").write_text(f"listeners.tcp.1 = 127.0.0.1:{self.port}\n")
+        (self.base / "enabled_plugins").write_text("[].\n")
+
+    def start(self, timeout: float = 120.0) -> None:
+        """Start the node (again, on the same data) and wait until it serves AMQP."""
+        if self.process is not None and self.process.poll() is None:
+            raise RuntimeError(f"{self.node} is already running")
+        if not (self.base / "rabbitmq.conf").exists():
+            self._write_config()
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(self.scripts / "rabbitmq-server")],
+                env=self.env(),
+                cwd=self.base,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        # Polling the port is cheap; each rabbitmqctl call boots an Erlang VM.
+        while not _port_open(self.port):
+            if self.process.poll() is not None:
+                raise ServerUnavailable(
+                    f"{self.node} exited with {self.process.returncode}:\n{_tail(self.log_path)}"
+                )
+            if time.monotonic() > deadline:
+                self.kill()
+                raise ServerUnavailable(f"{self.node} not up after {timeout}s")
+            time.sleep(0.1)
+        self.ctl("await_startup", "--timeout", str(int(max(1, deadline - time.monotonic()))))
+
+    def ctl(self, *args: str, timeout: float = 120.0) -> str:
+        """Run ``rabbitmqctl -n <node> <args>`` against this node."""
+        result = subprocess.run(
+            [str(self.scripts / "rabbitmqctl"), "-n", self.node, *args],
+            env=self.env(),
+            cwd=self.base,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"rabbitmqctl {' '.join(args)} exited {result.returncode}:\n"
+                f"{result.stdout}\n{result.stderr}"
+            )
+        return result.stdout
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """A clean shutdown (SIGTERM: the node closes its connections and stops)."""
+        if self.process is not None:
+            _stop_group(self.process, signal.SIGTERM, timeout)
+
+    def kill(self) -> None:
+        """SIGKILL the node at once, as a crash would."""
+        if self.process is not None:
+            _kill_group(self.process)
+
+
+@contextmanager
+def private_rabbitmq(log_dir: Path) -> Iterator[PrivateRabbitMQ]:
+    """A running node of our own; killed and its data removed afterwards."""
+    base = Path(tempfile.mkdtemp(prefix="faults-rabbitmq-"))
+    broker = PrivateRabbitMQ(base, log_dir / "rabbitmq.log")
+    try:
+        broker.start()
+        yield broker
+    finally:
+        broker.kill()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+# --- PostgreSQL -----------------------------------------------------------------------
+
+
+def postgres_bin() -> Path:
+    """The newest ``/usr/lib/postgresql/<version>/bin`` (or ``POSTGRES_BIN_DIR``)."""
+    given = os.environ.get("POSTGRES_BIN_DIR", "")
+    if given and (Path(given) / "initdb").is_file():
+        return Path(given)
+    versions = [p for p in Path("/usr/lib/postgresql").glob("*/bin") if (p / "initdb").is_file()]
+    if versions:
+        return max(versions, key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
+    on_path = shutil.which("initdb")
+    if on_path:
+        return Path(on_path).resolve().parent
+    raise ServerUnavailable("initdb not found: " + HOW_TO_INSTALL)
+
+
+def _server_user() -> str | None:
+    """``postgres`` when we are root (initdb refuses to run as root), else ourselves."""
+    return "postgres" if os.geteuid() == 0 else None
+
+
+@dataclass
+class PrivatePostgres:
+    """A PostgreSQL cluster of our own (trust auth, user ``postgres``, no fsync)."""
+
+    base: Path
+    log_path: Path
+    port: int = field(default_factory=free_port)
+    bin_dir: Path = field(default_factory=postgres_bin)
+    user: str | None = field(default_factory=_server_user)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    @property
+    def data(self) -> Path:
+        return self.base / "data"
+
+    def _run_as_owner(self, argv: list[str]) -> None:
+        with self.log_path.open("ab") as log:
+            subprocess.run(
+                argv,
+                user=self.user,
+                group=self.user,
+                extra_groups=[] if self.user else None,
+                env={**os.environ, "HOME": str(self.base)},
+                cwd=self.base,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=120,
+                check=True,
+            )
+
+    def init(self) -> None:
+        if self.user is not None:
+            owner = pwd.getpwnam(self.user)
+            os.chown(self.base, owner.pw_uid, owner.pw_gid)
+        self._run_as_owner(
+            [
+                str(self.bin_dir / "initdb"),
+                "--pgdata",
+                str(self.data),
+                "--username",
+                "postgres",
+                "--auth",
+                "trust",
+                "--encoding",
+                "UTF8",
+                "--no-sync",
+            ]
+        )
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start the server (again, on the same data) and wait until it takes connections."""
+        if self.running():
+            raise RuntimeError(f"postgres on {self.port} is already running")
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    str(self.bin_dir / "postgres"),
+                    "-D",
+                    str(self.data),
+                    "-p",
+                    str(self.port),
+                    "-k",
+                    str(self.base),
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "max_connections=200",
+                ],
+                user=self.user,
+                group=self.user,
+                extra_groups=[] if self.user else None,
+                env={**os.environ, "HOME": str(self.base)},
+                cwd=self.base,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with psycopg.connect(self.url, connect_timeout=2) as conn:
+                    conn.execute("SELECT 1")
+                return
+            except psycopg.OperationalError:
+                pass
+            if self.process.poll() is not None:
+                raise ServerUnavailable(
+                    f"postgres exited with {self.process.returncode}:\n{_tail(self.log_path)}"
+                )
+            if time.monotonic() > deadline:
+                self.kill()
+                raise ServerUnavailable(f"postgres not up after {timeout}s")
+            time.sleep(0.1)
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """A fast shutdown (SIGINT to the postmaster): sessions are cut, data is kept."""
+        if self.process is not None:
+            _stop_group(self.process, signal.SIGINT, timeout)
+
+    def kill(self) -> None:
+        """SIGKILL the postmaster and its backends at once; the next start recovers."""
+        if self.process is not None:
+            _kill_group(self.process)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@contextmanager
+def private_postgres(log_dir: Path) -> Iterator[PrivatePostgres]:
+    """A running cluster of our own; stopped and its data removed afterwards."""
+    base = Path(tempfile.mkdtemp(prefix="faults-postgres-"))
+    server = PrivatePostgres(base, log_dir / "postgres.log")
+    try:
+        server.init()
+        server.start()
+        yield server
+    finally:
+        server.kill()
+        shutil.rmtree(base, ignore_errors=True)
