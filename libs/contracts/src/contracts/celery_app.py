@@ -11,6 +11,7 @@ from kombu.transport.native_delayed_delivery import (
     declare_native_delayed_delivery_exchanges_and_queues,
 )
 
+from contracts.dead_letters import QueueWatch
 from contracts.routing import DEAD_LETTER_QUEUES, TASK_QUEUES, route_task
 from contracts.settings import PlatformSettings
 from contracts.topology import UNROUTABLE_QUEUE, declare
@@ -29,7 +30,10 @@ def create_celery_app(name: str, settings: PlatformSettings) -> Celery:
     JSON is the only serializer accepted anywhere (no pickle); messages are acknowledged
     after the task ran and requeued when a worker dies; publishes wait for the broker's
     confirm; results go to PostgreSQL through Celery's database backend
-    (:class:`contracts.results.ResultBackend`).
+    (:class:`contracts.results.ResultBackend`). A worker moves what it must not run
+    (garbage, unknown tasks, invalid payloads, a message that keeps killing it) to the
+    dead-letter queue with the reason (:mod:`contracts.poison`) and logs what waits in
+    ``unroutable`` and its dead-letter queues (:class:`contracts.dead_letters.QueueWatch`).
     """
     app = Celery(name, set_as_current=False)
     app.backend_cls = "contracts.results:ResultBackend"
@@ -57,6 +61,7 @@ def create_celery_app(name: str, settings: PlatformSettings) -> Celery:
         worker_prefetch_multiplier=1,
         worker_deduplicate_successful_tasks=True,
         worker_hijack_root_logger=False,
+        worker_consumer="contracts.poison:Consumer",
         # Task events for Flower (`just flower`): workers report each task's life, and
         # producers its publication. Nothing consumes them unless a monitor is running.
         worker_send_task_events=True,
@@ -69,6 +74,7 @@ def create_celery_app(name: str, settings: PlatformSettings) -> Celery:
         enable_utc=True,
         timezone="UTC",
     )
+    app.steps["consumer"].add(QueueWatch)
     return app
 
 

@@ -76,6 +76,15 @@ def dead_letter_queue(work: Queue, dlx: Exchange) -> Queue:
     )
 
 
+def dead_letter_queue_of(work: Queue) -> Queue | None:
+    """The dead-letter queue ``work`` names in its own arguments, or ``None`` if it has none."""
+    arguments = work.queue_arguments or {}
+    exchange = arguments.get("x-dead-letter-exchange")
+    if not exchange:
+        return None
+    return dead_letter_queue(work, Exchange(exchange, type="direct", durable=True))
+
+
 def declare(connection: Connection, queues: Iterable[Queue]) -> None:
     """Declare ``queues`` with their exchanges and bindings (idempotent)."""
     channel = connection.default_channel
