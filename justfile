@@ -57,7 +57,11 @@ test-alone *names=packages:
 lint: sync
     @uv run --frozen ruff check .
     @uv run --frozen ruff format --check .
-    @uv run --frozen mypy libs/contracts/src services/api/src services/email-worker/src services/report-worker/src services/scheduler/src tests scripts
+    @uv run --frozen mypy libs/contracts/src services/api/src services/email-worker/src services/report-worker/src services/scheduler/src tests scripts bench
+
+# Benchmark against raw Celery on a fresh vhost and database (--quick: small sizes); see bench/README.md
+bench *args: sync
+    @uv run --frozen python -m bench {{args}}
 
 # Format and autofix
 fmt: sync

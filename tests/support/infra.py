@@ -117,16 +117,19 @@ def _rabbitmqctl(*args: str) -> None:
 
 
 @contextmanager
-def fresh_vhost(amqp_url: str, management_url: str | None = None) -> Iterator[str]:
+def fresh_vhost(
+    amqp_url: str, management_url: str | None = None, *, prefix: str = "test"
+) -> Iterator[str]:
     """A new vhost on the broker of ``amqp_url`` for this test session; deleted afterwards.
 
     Uses the management HTTP API when ``management_url`` is given (or the broker is not
-    local), else ``rabbitmqctl`` on this machine.
+    local), else ``rabbitmqctl`` on this machine. ``prefix`` starts its name (the
+    benchmark's are ``bench-...``), so a leftover tells who made it.
     """
     parts = urllib.parse.urlsplit(amqp_url)
     user = urllib.parse.unquote(parts.username or "guest")
     password = urllib.parse.unquote(parts.password or "guest")
-    vhost = f"test-{uuid.uuid4().hex[:10]}"
+    vhost = f"{prefix}-{uuid.uuid4().hex[:10]}"
     quoted = urllib.parse.quote(vhost, safe="")
     create: Callable[[], None]
     delete: Callable[[], None]
@@ -171,9 +174,9 @@ def with_database(database_url: str, name: str) -> str:
 
 
 @contextmanager
-def fresh_database(database_url: str) -> Iterator[str]:
+def fresh_database(database_url: str, *, prefix: str = "test") -> Iterator[str]:
     """A new database on the server of ``database_url``; dropped afterwards."""
-    name = f"test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = database_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')

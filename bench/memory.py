@@ -1,0 +1,81 @@
+"""Resident memory of a service: its process and every child (a prefork pool's too)."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Mapping
+from types import TracebackType
+
+import psutil
+
+MB = 1024 * 1024
+
+
+def tree(pid: int) -> list[psutil.Process]:
+    """The process and its descendants that are alive right now."""
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def tree_rss(pid: int) -> int:
+    """Summed RSS of the tree, in bytes. Pages a fork shares are counted once per process,
+    as RSS does; :func:`tree_pss` counts them once in all."""
+    total = 0
+    for process in tree(pid):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += process.memory_info().rss
+    return total
+
+
+def tree_pss(pid: int) -> int:
+    """Summed proportional set size of the tree (shared pages split between sharers)."""
+    total = 0
+    for process in tree(pid):
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied, AttributeError):
+            total += process.memory_full_info().pss
+    return total
+
+
+class PeakRss:
+    """Samples the RSS of several process trees in a thread; ``peaks`` holds the highest.
+
+    Use as a context manager around the load whose peak is wanted.
+    """
+
+    def __init__(self, pids: Mapping[str, int], interval: float = 0.1) -> None:
+        self._pids = dict(pids)
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="peak-rss", daemon=True)
+        self.peaks: dict[str, int] = dict.fromkeys(self._pids, 0)
+
+    def sample(self) -> None:
+        for name, pid in self._pids.items():
+            self.peaks[name] = max(self.peaks[name], tree_rss(pid))
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self._interval)
+
+    def __enter__(self) -> PeakRss:
+        self.sample()
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+    def peaks_mb(self) -> dict[str, float]:
+        return {name: round(value / MB, 1) for name, value in self.peaks.items()}

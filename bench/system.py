@@ -1,0 +1,126 @@
+"""The system under test, started the way an operator starts it: migrations, an SMTP
+sink, every service by its console script, and an API key of the benchmark's tenant.
+
+Everything runs in the vhost and the database the suite made for itself; nothing here
+knows another one.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support import processes
+from tests.support.smtp_sink import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Every long-running service, by its console script (its default command runs it).
+SERVICES = ("api", "email-worker", "report-worker", "scheduler")
+
+#: The tenant of the benchmark's API key: its workflows, deliveries and reports.
+TENANT = "bench"
+
+#: Seconds every service is left alone after start-up before its memory "at rest" is read.
+SETTLE = 3.0
+
+
+def service_env(amqp_url: str, database_url: str, concurrency: int) -> dict[str, str]:
+    """What every process of the run gets: the suite's vhost and database, and no limit
+    on the API key's rate (the benchmark measures the system, not the limiter)."""
+    return {
+        "AMQP_URL": amqp_url,
+        "DATABASE_URL": database_url,
+        "WORKER_CONCURRENCY": str(concurrency),
+        "RATE_LIMIT": "1000000/second",
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def has_command(service: str, command: str) -> bool:
+    """Whether ``service``'s console script offers ``command`` (``migrate``, say)."""
+    result = subprocess.run(
+        [str(processes.BIN / service), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return command in result.stdout
+
+
+def migrate(env: Mapping[str, str]) -> None:
+    """Apply every service's migrations (``api migrate`` also declares the topology)."""
+    for service in SERVICES:
+        if has_command(service, "migrate"):
+            processes.run([service, "migrate"], env)
+
+
+@dataclass
+class System:
+    """The running services and how to reach them."""
+
+    api_url: str
+    api_key: str
+    env: dict[str, str]
+    services: dict[str, processes.ServiceProcess]
+
+    def pids(self) -> dict[str, int]:
+        return {name: service.process.pid for name, service in self.services.items()}
+
+    def check_alive(self) -> None:
+        for service in self.services.values():
+            if not service.alive():
+                raise RuntimeError(f"{service.name} exited:\n{service.tail()}")
+
+
+@contextmanager
+def running(env: Mapping[str, str], log_dir: Path) -> Iterator[System]:
+    """The SMTP sink and every service, stopped (process groups) on the way out."""
+    smtp_port = free_port()
+    api_port = free_port()
+    env = {
+        **env,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_port),
+        "API_HOST": "127.0.0.1",
+        "API_PORT": str(api_port),
+    }
+    started: list[processes.ServiceProcess] = []
+    try:
+        sink = processes.start(
+            "smtp-sink",
+            [
+                Path(sys.executable).name,
+                "-m",
+                "tests.support.smtp_sink",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(smtp_port),
+            ],
+            env,
+            log_dir,
+        )
+        started.append(sink)
+        services = {name: processes.start(name, [name], env, log_dir) for name in SERVICES}
+        started.extend(services.values())
+        processes.wait_for_log(sink, "listening on")
+        for name in ("email-worker", "report-worker"):
+            processes.wait_for_log(services[name], "ready.")
+        api_url = f"http://127.0.0.1:{api_port}"
+        processes.wait_until_ready(services["api"], f"{api_url}/readyz")
+        api_key = processes.create_api_key(env, TENANT)
+        time.sleep(SETTLE)
+        system = System(api_url, api_key, env, services)
+        system.check_alive()
+        yield system
+    finally:
+        for service in reversed(started):
+            service.stop()
