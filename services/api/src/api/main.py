@@ -17,7 +17,7 @@ from api.correlation import RequestIdMiddleware
 from api.db import create_engine
 from api.deps import Services
 from api.metrics import WorkflowMetrics, instrument
-from api.routes import emails, health, reports, workflows
+from api.routes import emails, health, reports, ui, workflows
 from api.schemas import AUTH_RESPONSES
 from api.workflows.relay import OutboxRelay
 from api.workflows.tracker import Tracker
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(emails.router, responses=AUTH_RESPONSES)
     app.include_router(reports.router, responses=AUTH_RESPONSES)
     app.include_router(workflows.router, responses=AUTH_RESPONSES)
+    app.include_router(ui.router)
     instrument(app, registry)
     if tracing.configure_tracing("api"):
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor

@@ -1,0 +1,127 @@
+"""The status page ``/ui`` in headless Chromium: a tenant's workflows with their steps.
+
+Chromium opens ``/ui#key=<key>`` (a fragment: the key never reaches a server log), the
+page moves the key to sessionStorage and reads the JSON API with it. The test reads the
+rendered DOM (``--dump-dom``) and a screenshot, whose green "succeeded" badges it counts.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from tests.conftest import System, api_client
+from tests.support import processes
+from tests.support.polling import wait_for_workflow
+
+pytestmark = pytest.mark.e2e
+
+WINDOW = (1280, 800)
+#: The background of a "succeeded" badge (style.css, .status-succeeded).
+SUCCEEDED_GREEN = (0x1A, 0x7F, 0x37)
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        pytest.fail("headless Chromium is needed: apt-get install -y chromium (.ci/run does)")
+    return found
+
+
+def browse(url: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run headless Chromium on ``url`` until the page settled (virtual time)."""
+    return subprocess.run(
+        [
+            chromium(),
+            "--headless",
+            "--no-sandbox",  # CI runs as root
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--hide-scrollbars",
+            f"--user-data-dir={profile}",
+            f"--window-size={WINDOW[0]},{WINDOW[1]}",
+            # Time passes only when the page waits on nothing: fetches complete first.
+            "--virtual-time-budget=8000",
+            *args,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def tenant_client(system: System) -> httpx.Client:
+    """A client of a fresh tenant: the page shows its workflows and nobody else's."""
+    key = processes.create_api_key(system.env, f"ui-{uuid.uuid4().hex[:8]}")
+    return api_client(system, key)
+
+
+def test_the_status_page_shows_the_tenants_workflows_with_their_steps(
+    system: System, tenant_client: httpx.Client, tmp_path: Path
+) -> None:
+    today = datetime.now(UTC).date().isoformat()
+    with tenant_client as client:
+        email = client.post(
+            "/v1/emails", json={"to": ["ada@example.com"], "subject": "ui", "text": "Hi"}
+        )
+        chain = client.post(
+            "/v1/reports",
+            json={
+                "kind": "email_activity",
+                "period": {"start": today, "end": today},
+                "deliver_to": ["grace@example.com"],
+            },
+        )
+        ids = []
+        for response in (email, chain):
+            assert response.status_code == 202, response.text
+            ids.append(response.json()["workflow_id"])
+            assert wait_for_workflow(client, ids[-1])["status"] == "succeeded"
+        key = client.headers["Authorization"].removeprefix("Bearer ")
+
+    page = httpx.get(f"{system.api_url}/ui")
+    assert page.status_code == 200
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert key not in page.text
+
+    url = f"{system.api_url}/ui#key={key}"
+    dom = browse(url, tmp_path / "profile-dom", "--dump-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    html = dom.stdout
+    for workflow_id in ids:
+        assert f'data-workflow-id="{workflow_id}"' in html, html[-3000:]
+    assert html.count('class="step"') == 3  # email.send; report.generate -> email.send
+    assert "report.generate" in html and "email.send" in html
+    assert html.count('class="badge status-succeeded"') == 5  # 2 workflows + 3 steps
+    assert "worker email-worker@" in html and "worker report-worker@" in html
+    assert 'id="login" hidden' in html  # the key was taken from the fragment
+
+    screenshot = tmp_path / "ui.png"
+    shot = browse(url, tmp_path / "profile-shot", f"--screenshot={screenshot}")
+    assert shot.returncode == 0, shot.stderr[-2000:]
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert screenshot.stat().st_size > 10_000
+    with Image.open(screenshot) as image:
+        assert image.size == WINDOW
+        colors = image.convert("RGB").getcolors(maxcolors=WINDOW[0] * WINDOW[1]) or []
+    green = sum(count for count, color in colors if color == SUCCEEDED_GREEN)
+    # Five badges of roughly 90 x 18 pixels, less their white text.
+    assert green > 5 * 500, f"{green} pixels of the succeeded badge's green"
+
+
+def test_the_status_page_without_a_key_asks_for_one(system: System, tmp_path: Path) -> None:
+    dom = browse(f"{system.api_url}/ui", tmp_path / "profile", "--dump-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert '<form id="login">' in dom.stdout
+    assert 'data-workflow-id="' not in dom.stdout
