@@ -125,7 +125,7 @@ def running(env: dict[str, str]) -> Iterator[Processes]:
 
 
 def migrate(env: dict[str, str]) -> None:
-    for service in ("api", "email-worker", "report-worker"):
+    for service in ("api", "email-worker", "report-worker", "scheduler"):
         subprocess.run([str(BIN / service), "migrate"], env=env, check=True)
 
 
@@ -216,6 +216,8 @@ def main() -> None:
         )
         for service in ("email-worker", "report-worker", "scheduler", "api"):
             processes.start(service, [str(BIN / service)])
+        # The API's intake worker: it turns the scheduler's ticks into workflows.
+        processes.start("api-intake", [str(BIN / "api"), "intake"])
         wait_ready(api_url, processes)
         say(f"API ready at {api_url} (docs at {api_url}/docs)")
         outcome = demo(api_url, key)

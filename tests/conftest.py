@@ -71,6 +71,7 @@ def migrated(service_env: dict[str, str]) -> dict[str, str]:
     processes.run(["api", "migrate"], service_env)
     processes.run(["email-worker", "migrate"], service_env)
     processes.run(["report-worker", "migrate"], service_env)
+    processes.run(["scheduler", "migrate"], service_env)
     return service_env
 
 
@@ -91,6 +92,8 @@ class System:
     api: processes.ServiceProcess
     email_worker: processes.ServiceProcess
     report_worker: processes.ServiceProcess
+    #: ``api intake``: starts the workflows a scheduler asks for, cleans up results.
+    api_intake: processes.ServiceProcess
 
 
 @pytest.fixture(scope="session")
@@ -120,12 +123,15 @@ def system(
         started.append(report_worker)
         api = processes.start("api", ["api"], env, log_dir)
         started.append(api)
+        api_intake = processes.start("api-intake", ["api", "intake"], env, log_dir)
+        started.append(api_intake)
         processes.wait_for_log(email_worker, "ready.")
         processes.wait_for_log(report_worker, "ready.")
+        processes.wait_for_log(api_intake, "ready.")
         api_url = f"http://127.0.0.1:{port}"
         processes.wait_until_ready(api, f"{api_url}/readyz")
         api_key = processes.create_api_key(env, TENANT)
-        yield System(api_url, env, api_key, api, email_worker, report_worker)
+        yield System(api_url, env, api_key, api, email_worker, report_worker, api_intake)
     finally:
         for service in reversed(started):
             service.stop()

@@ -2,12 +2,14 @@
 
 The users and permissions come from docker-compose.yml's definitions; they are created
 on the test broker in a fresh vhost, and a chain and a chord run through the API and
-both workers connected as those users (the topology declared by an admin first).
+both workers connected as those users (the topology declared by an admin first), while
+the scheduler sends a report schedule and the result clean-up to the API's intake.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import urllib.parse
 import uuid
@@ -25,7 +27,15 @@ from tests.support.smtp_sink import SmtpSink, free_port
 
 pytestmark = pytest.mark.e2e
 
-SERVICES = ("api", "email-worker", "report-worker")
+SERVICES = ("api", "api-intake", "email-worker", "report-worker", "scheduler")
+#: How each service is started (by default: its own command).
+COMMANDS = {"api-intake": ["api", "intake"]}
+#: The scheduler's report every two seconds and the result clean-up with it.
+SCHEDULER_ENV = {
+    "SCHEDULE_EMAIL_ACTIVITY": "2",
+    "SCHEDULE_BACKEND_CLEANUP": "2",
+    "REPORT_RECIPIENTS": "s@example.com",
+}
 
 
 def rabbitmqctl(*args: str) -> None:
@@ -91,14 +101,18 @@ def test_the_services_work_with_only_the_grants_the_compose_file_gives_them(
     base = {"DATABASE_URL": grants_database, "SMTP_HOST": sink.host, "SMTP_PORT": str(sink.port)}
     started: list[processes.ServiceProcess] = []
     try:
-        for service in SERVICES:
+        for service in ("api", "email-worker", "report-worker", "scheduler"):
             processes.run([service, "migrate"], {**base, "AMQP_URL": amqp_admin_url})
         for service in SERVICES:
             env = {**base, "AMQP_URL": service_users[service], "API_PORT": str(port)}
-            started.append(processes.start(service, [service], env, tmp_path))
-        api, email_worker, report_worker = started
-        processes.wait_for_log(email_worker, "ready.")
-        processes.wait_for_log(report_worker, "ready.")
+            if service == "scheduler":
+                env |= SCHEDULER_ENV
+            argv = COMMANDS.get(service, [service])
+            started.append(processes.start(service, argv, env, tmp_path))
+        api, intake, email_worker, report_worker, scheduler = started
+        for worker in (intake, email_worker, report_worker):
+            processes.wait_for_log(worker, "ready.")
+        processes.wait_for_log(scheduler, "scheduler is the leader")
         processes.wait_until_ready(api, f"http://127.0.0.1:{port}/readyz")
         key = processes.create_api_key(base, "grants")
         with httpx.Client(
@@ -121,6 +135,10 @@ def test_the_services_work_with_only_the_grants_the_compose_file_gives_them(
                 assert document["status"] == "succeeded", document
         assert len(sink.mailbox.wait_for_recipient("c@example.com")) == 1
         assert len(sink.mailbox.wait_for_recipient("d@example.com")) == 1
+        # The scheduler's tick reached the intake, whose workflow reached the workers.
+        assert sink.mailbox.wait_for_recipient("s@example.com"), scheduler.tail()
+        processes.wait_for_log(intake, "Task celery.backend_cleanup[", timeout=20)
+        assert re.search(r"Task celery\.backend_cleanup\[[^\]]+\] succeeded", intake.logs())
         # Celery's delayed-delivery set-up also tries to bind the catch-all `unroutable`
         # queue, which needs no delayed delivery; that refusal is expected and harmless.
         refusals = [

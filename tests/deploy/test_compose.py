@@ -17,6 +17,7 @@ from tests.deploy.compose import ROOT, compose, definitions, env_example, requir
 OUR_SERVICES: dict[str, type[BaseSettings]] = {
     "migrate": ApiSettings,
     "api": ApiSettings,
+    "api-intake": ApiSettings,
     "email-worker": EmailWorkerSettings,
     "report-worker": ReportWorkerSettings,
     "scheduler": SchedulerSettings,
@@ -36,6 +37,7 @@ def test_the_whole_system_is_in_the_compose_file() -> None:
         "mailpit",
         "migrate",
         "api",
+        "api-intake",
         "email-worker",
         "report-worker",
         "scheduler",
@@ -51,7 +53,7 @@ def test_every_long_running_service_has_a_healthcheck() -> None:
 
 
 def test_workers_ping_their_own_node() -> None:
-    for worker in ("email-worker", "report-worker"):
+    for worker in ("api-intake", "email-worker", "report-worker"):
         check = " ".join(services()[worker]["healthcheck"]["test"])
         assert "inspect ping" in check and f"-d {worker}@$HOSTNAME" in check
 
@@ -87,7 +89,7 @@ def test_each_dockerfile_installs_only_its_service_from_the_lock_as_non_root(ser
 def test_workers_scale_no_fixed_names_or_host_ports() -> None:
     for name, service in services().items():
         assert "container_name" not in service, name
-    for worker in ("email-worker", "report-worker", "scheduler"):
+    for worker in ("api-intake", "email-worker", "report-worker", "scheduler"):
         assert "ports" not in services()[worker]
 
 
@@ -119,7 +121,7 @@ def allows(pattern: str, name: str) -> bool:
 def test_no_guest_and_one_user_per_service() -> None:
     users = {user["name"] for user in definitions()["users"]}
     assert "guest" not in users
-    assert users == {"admin", "api", "email-worker", "report-worker", "scheduler"}
+    assert users == {"admin", "api", "api-intake", "email-worker", "report-worker", "scheduler"}
     for name, service in services().items():
         url = service.get("environment", {}).get("AMQP_URL")
         if url and name not in ONE_SHOT:
@@ -127,6 +129,7 @@ def test_no_guest_and_one_user_per_service() -> None:
 
 
 WORK_QUEUES = {
+    "api-intake": {"api.intake"},
     "email-worker": {"email.transactional", "email.bulk"},
     "report-worker": {"reports.default"},
 }
@@ -136,6 +139,7 @@ def test_producers_publish_to_the_task_exchanges_but_consume_no_work_queue() -> 
     for user in ("api", "scheduler"):
         grant = grants()[user]
         assert allows(grant["write"], "email") and allows(grant["write"], "reports")
+        assert allows(grant["write"], "workflows")
         for queue in {q for queues in WORK_QUEUES.values() for q in queues} | {"unroutable"}:
             assert not allows(grant["read"], queue), (user, queue)
 
@@ -146,8 +150,14 @@ def test_each_worker_reads_only_its_own_queues() -> None:
         "email.transactional.dlq",
         "email.bulk.dlq",
         "reports.default.dlq",
+        "api.intake.dlq",
     }
     for worker, own in WORK_QUEUES.items():
         grant = grants()[worker]
         readable = {queue for queue in everything if allows(grant["read"], queue)}
         assert readable == own, worker
+
+
+def test_the_scheduler_migrates_its_state_before_it_starts() -> None:
+    command = services()["scheduler"]["command"]
+    assert command == ["sh", "-c", "scheduler migrate && exec scheduler"]
