@@ -16,6 +16,7 @@ from api.config import Settings, get_settings
 from api.intake import starts
 from contracts import create_celery_app
 from contracts.logs import configure_logging
+from contracts.observability import instrument_worker
 from contracts.worker import ContractTask, backoff, parse_payload
 from contracts.workflows import START
 
@@ -91,6 +92,8 @@ def register(app: Celery, settings: Settings) -> None:
 
 app = create_celery_app("api-intake", get_settings())
 register(app, get_settings())
+# Log context (task, workflow) and tracing like every worker; its metrics are the API's.
+instrument_worker(app, "api-intake")
 
 
 @setup_logging.connect
