@@ -44,6 +44,9 @@ def test_dev_runs_the_system_and_its_demo_email_succeeds_and_arrives() -> None:
     assert result.returncode == 0, output
     assert "demo workflow finished: succeeded" in output
     assert "[smtp-sink] from=" in output and "subject='Hello from just dev'" in output
+    # The scheduler's state is migrated and the API's intake (its ticks' way in) runs.
+    assert "scheduler: schema at head" in output
+    assert "[api-intake] " in output
 
 
 def test_dev_says_which_dependency_is_missing_and_how_to_provide_it() -> None:
