@@ -117,6 +117,18 @@ def test_database_engine_options(app: Celery) -> None:
     assert str(app.conf.timezone) == "UTC"
 
 
+def test_the_result_backend_waits_out_a_database_restart(app: Celery) -> None:
+    app.conf.database_create_tables_at_setup = False  # no connection here
+    backend = app.backend
+    assert backend.always_retry is True
+    assert backend.max_retries == 20
+    base = backend.base_sleep_between_retries_ms
+    cap = backend.max_sleep_between_retries_ms
+    # Full jitter: each wait is uniform up to its capped, doubling bound.
+    average_seconds = sum(min(cap, base * 2**n) for n in range(1, 21)) / 2 / 1000
+    assert 30 < average_seconds < 60
+
+
 def test_topology_and_routes_are_installed(app: Celery) -> None:
     assert tuple(app.conf.task_queues) == TASK_QUEUES
     assert tuple(app.conf.task_routes) == (route_task,)

@@ -50,6 +50,14 @@ def create_celery_app(name: str, settings: PlatformSettings) -> Celery:
             # date_done is a naive column: store UTC whatever the server's time zone.
             "connect_args": {"options": "-c timezone=UTC"},
         },
+        # Celery's database backend gives up after three retries milliseconds apart; the
+        # worker then acknowledges the message with nothing stored, so a database restart
+        # lost the task and left its workflow stuck. These ride out an outage of about
+        # 45 s on average (full-jitter backoff doubling from 0.5 s up to 5 s).
+        result_backend_always_retry=True,
+        result_backend_max_retries=20,
+        result_backend_base_sleep_between_retries_ms=250,
+        result_backend_max_sleep_between_retries_ms=5000,
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
