@@ -1,4 +1,7 @@
-"""Recording delivery attempts, and finding an email that already went out."""
+"""Recording delivery attempts, and finding an email that already went out.
+
+Each waits for the database when it cannot be reached (:func:`email_worker.db.patiently`).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Executable, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from contracts import EmailSent
-from email_worker.db import engine
+from email_worker.db import engine, patiently
 from email_worker.tables import deliveries
 
 
@@ -26,41 +29,52 @@ class Attempt:
 
 def already_sent(task_id: str) -> EmailSent | None:
     """The result of this task's earlier successful delivery, if there was one."""
-    with engine().connect() as conn:
-        stored = conn.execute(
-            select(deliveries.c.result).where(
-                deliveries.c.task_id == task_id, deliveries.c.outcome == "sent"
-            )
-        ).scalar()
+
+    def read() -> Any:
+        with engine().connect() as conn:
+            return conn.execute(
+                select(deliveries.c.result).where(
+                    deliveries.c.task_id == task_id, deliveries.c.outcome == "sent"
+                )
+            ).scalar()
+
+    stored = patiently(read)
     return None if stored is None else EmailSent.from_wire(stored)
 
 
 def record_sent(attempt: Attempt, result: EmailSent) -> None:
     """Record a delivery the SMTP server accepted (once per task, whatever the retries)."""
-    with engine().begin() as conn:
-        conn.execute(
-            pg_insert(deliveries)
-            .values(
-                **_columns(attempt),
-                outcome="sent",
-                message_id=result.message_id,
-                result=result.to_wire(),
-            )
-            .on_conflict_do_nothing(
-                index_elements=[deliveries.c.task_id],
-                index_where=deliveries.c.outcome == "sent",
-            )
+    statement = (
+        pg_insert(deliveries)
+        .values(
+            **_columns(attempt),
+            outcome="sent",
+            message_id=result.message_id,
+            result=result.to_wire(),
         )
+        .on_conflict_do_nothing(
+            index_elements=[deliveries.c.task_id],
+            index_where=deliveries.c.outcome == "sent",
+        )
+    )
+    _write(statement)
 
 
 def record_failed(attempt: Attempt, outcome: str, detail: str, code: int | None) -> None:
     """Record a failed attempt (``deferred`` when it will be retried, else ``failed``)."""
-    with engine().begin() as conn:
-        conn.execute(
-            insert(deliveries).values(
-                **_columns(attempt), outcome=outcome, detail=detail[:1000], smtp_code=code
-            )
+    _write(
+        insert(deliveries).values(
+            **_columns(attempt), outcome=outcome, detail=detail[:1000], smtp_code=code
         )
+    )
+
+
+def _write(statement: Executable) -> None:
+    def write() -> None:
+        with engine().begin() as conn:
+            conn.execute(statement)
+
+    patiently(write)
 
 
 def _columns(attempt: Attempt) -> dict[str, Any]:

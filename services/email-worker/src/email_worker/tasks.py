@@ -12,6 +12,7 @@ from contracts.worker import ContractTask, backoff, parse_payload
 from email_worker import deliveries
 from email_worker.attachments import load_attachments
 from email_worker.config import Settings
+from email_worker.db import patiently
 from email_worker.mime import build_message, sender_domain
 from email_worker.smtp import PermanentDeliveryError, TransientDeliveryError, deliver
 
@@ -34,7 +35,7 @@ def send_email(task: Task[Any, Any], settings: Settings, kwargs: dict[str, Any])
         recipients=len(recipients),
     )
     message_id = f"<{task_id}@{sender_domain(settings.smtp_from)}>"
-    attachments = load_attachments(payload, settings.email_max_attachment_bytes)
+    attachments = patiently(lambda: load_attachments(payload, settings.email_max_attachment_bytes))
     message = build_message(
         payload, sender=settings.smtp_from, message_id=message_id, attachments=attachments
     )
