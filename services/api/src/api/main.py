@@ -10,6 +10,7 @@ import anyio
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
+from api import unavailable
 from api.access import idempotency
 from api.access.ratelimit import RateLimiter
 from api.config import Settings, get_settings
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,
     )
+    unavailable.install(app)
     app.include_router(health.router)
     app.include_router(emails.router, responses=AUTH_RESPONSES)
     app.include_router(reports.router, responses=AUTH_RESPONSES)

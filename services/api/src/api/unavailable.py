@@ -1,0 +1,51 @@
+"""A database that cannot be reached answers 503 with ``Retry-After``, not 500.
+
+While PostgreSQL restarts, every request needs it (keys, workflows, the outbox) and
+none can be served; that is the service being unavailable for a moment, which a client
+should retry, not an error in the request or in the API. ``/readyz`` says the same.
+"""
+
+from __future__ import annotations
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+log = structlog.get_logger(__name__)
+
+RETRY_AFTER = "2"
+
+
+def unreachable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be reached (rather than refused a query).
+
+    asyncpg raises ``OSError`` itself when it cannot connect; SQLAlchemy wraps what the
+    server says while it shuts down or starts (SQLSTATE ``57P0x``) or when a connection
+    broke (class ``08``).
+    """
+    if isinstance(error, ConnectionError):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated or isinstance(error, OperationalError | InterfaceError):
+        return True
+    sqlstate = str(getattr(error.orig, "sqlstate", None) or "")
+    return sqlstate.startswith(("08", "57P"))
+
+
+async def _answer(request: Request, error: Exception) -> JSONResponse:
+    if not unreachable(error):
+        raise error
+    log.warning("database unreachable", path=request.url.path, error=str(error))
+    return JSONResponse(
+        {"detail": "the database is unavailable; retry shortly"},
+        status_code=503,
+        headers={"Retry-After": RETRY_AFTER},
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Answer 503 to requests that failed because the database could not be reached."""
+    app.add_exception_handler(ConnectionError, _answer)
+    app.add_exception_handler(DBAPIError, _answer)
