@@ -15,6 +15,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from contracts import SendEmail
+from email_worker import smtp
 from email_worker.config import Settings
 from email_worker.mime import build_message
 from email_worker.smtp import (
@@ -51,6 +52,15 @@ class Handler:
     #: Reply to ``DATA`` instead of accepting the message.
     data_reply: str | None = None
     received: list[Received] = field(default_factory=list)
+    #: How many SMTP sessions were opened (one EHLO each).
+    sessions: int = 0
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self.sessions += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
@@ -93,6 +103,7 @@ def server() -> Iterator[Server]:
     try:
         yield Server(handler, Settings(smtp_host=HOST, smtp_port=port, smtp_timeout=5))
     finally:
+        smtp.close_session()
         controller.stop()
 
 
@@ -134,6 +145,48 @@ def test_refused_recipients_are_reported_and_the_others_still_get_it(server: Ser
     assert refused == {"bob@example.com": (550, "5.1.1 no such user")}
     [received] = server.handler.received
     assert sorted(received.rcpt_tos) == ["ada@example.com", "audit@example.com"]
+
+
+# --- one session for many messages -------------------------------------------------
+
+
+def test_messages_share_one_session(server: Server) -> None:
+    for _ in range(3):
+        assert deliver(a_message(), server.settings) == {}
+    assert len(server.handler.received) == 3
+    assert server.handler.sessions == 1
+
+
+def test_a_session_the_server_dropped_is_replaced_without_losing_the_message(
+    server: Server,
+) -> None:
+    deliver(a_message(), server.settings)
+    assert smtp._session is not None
+    kept = smtp._session.client.sock
+    assert kept is not None
+    kept.shutdown(socket.SHUT_RDWR)  # as a server hanging up would
+    deliver(a_message(subject="after the drop"), server.settings)
+    assert [r.message["Subject"] for r in server.handler.received] == ["Hello", "after the drop"]
+    assert server.handler.sessions == 2
+
+
+def test_an_idle_session_is_closed_and_a_new_one_opened(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(smtp, "IDLE_SECONDS", 0.0)
+    deliver(a_message(), server.settings)
+    deliver(a_message(), server.settings)
+    assert server.handler.sessions == 2
+
+
+def test_a_failed_delivery_discards_the_session(server: Server) -> None:
+    server.handler.data_reply = "451 4.3.0 try again later"
+    with pytest.raises(TransientDeliveryError):
+        deliver(a_message(), server.settings)
+    assert smtp._session is None
+    server.handler.data_reply = None
+    deliver(a_message(), server.settings)
+    assert server.handler.sessions == 2
 
 
 # --- transient: worth retrying ------------------------------------------------------

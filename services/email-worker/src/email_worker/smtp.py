@@ -1,12 +1,26 @@
-"""Delivering a message over SMTP, and telling transient failures from permanent ones."""
+"""Delivering a message over SMTP, and telling transient failures from permanent ones.
+
+Each worker process keeps its SMTP session open between messages (connect, EHLO,
+STARTTLS and login once, not once per email), as mail servers expect of a sender of
+many messages. A session idle for :data:`IDLE_SECONDS` is closed before it is used
+again; one the server dropped meanwhile is replaced once, at once; after any failure
+the session is discarded, so the next message starts on a clean one.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import smtplib
 import ssl
+import time
+from dataclasses import dataclass
 from email.message import EmailMessage
 
 from email_worker.config import Settings
+
+#: Seconds a kept session may sit idle; servers commonly hang up after a minute or more.
+IDLE_SECONDS = 30.0
 
 
 class DeliveryError(Exception):
@@ -35,25 +49,109 @@ def _classify(code: int, text: str) -> DeliveryError:
     return PermanentDeliveryError(f"SMTP {code}: {text}", code)
 
 
+@dataclass
+class _Session:
+    """An open SMTP session, to whom and as whom, for this process only."""
+
+    key: tuple[object, ...]
+    client: smtplib.SMTP
+    pid: int
+    last_used: float
+
+
+_session: _Session | None = None
+
+
+def _key(settings: Settings) -> tuple[object, ...]:
+    return (
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.smtp_starttls,
+        settings.smtp_username,
+        settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+    )
+
+
+def _connect(settings: Settings) -> smtplib.SMTP:
+    client = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
+    try:
+        client.ehlo()
+        if settings.smtp_starttls:
+            client.starttls(context=ssl.create_default_context())
+            client.ehlo()
+        if settings.smtp_username:
+            password = settings.smtp_password
+            client.login(settings.smtp_username, password.get_secret_value() if password else "")
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def close_session() -> None:
+    """Say QUIT and forget this process's session (a forked child just forgets it)."""
+    global _session
+    session, _session = _session, None
+    if session is not None and session.pid == os.getpid():
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            session.client.quit()
+        session.client.close()
+
+
+def _session_for(settings: Settings) -> tuple[smtplib.SMTP, bool]:
+    """This process's session with the configured server, and whether it was kept."""
+    global _session
+    key = _key(settings)
+    session = _session
+    if session is not None and (
+        session.pid != os.getpid()
+        or session.key != key
+        or time.monotonic() - session.last_used > IDLE_SECONDS
+    ):
+        close_session()
+        session = None
+    if session is not None:
+        return session.client, True
+    client = _connect(settings)
+    _session = _Session(key, client, os.getpid(), time.monotonic())
+    return client, False
+
+
+def _dropped(exc: BaseException) -> bool:
+    """The server closed a kept session (idle, restarted): nothing of the message went."""
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return True
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code == 421 and not isinstance(exc, smtplib.SMTPDataError)
+    return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
+
+
+def _send(message: EmailMessage, settings: Settings) -> dict[str, tuple[int, bytes]]:
+    client, kept = _session_for(settings)
+    try:
+        refused = client.send_message(message)
+    except BaseException as exc:
+        close_session()
+        if not (kept and _dropped(exc)):
+            raise
+        client, _ = _session_for(settings)
+        try:
+            refused = client.send_message(message)
+        except BaseException:
+            close_session()
+            raise
+    assert _session is not None
+    _session.last_used = time.monotonic()
+    return refused
+
+
 def deliver(message: EmailMessage, settings: Settings) -> dict[str, tuple[int, str]]:
     """Send ``message``; return the recipients the server refused (code, reply).
 
     Raises :class:`TransientDeliveryError` or :class:`PermanentDeliveryError`.
     """
     try:
-        with smtplib.SMTP(
-            settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout
-        ) as client:
-            client.ehlo()
-            if settings.smtp_starttls:
-                client.starttls(context=ssl.create_default_context())
-                client.ehlo()
-            if settings.smtp_username:
-                password = settings.smtp_password
-                client.login(
-                    settings.smtp_username, password.get_secret_value() if password else ""
-                )
-            refused = client.send_message(message)
+        refused = _send(message, settings)
     except smtplib.SMTPRecipientsRefused as exc:
         replies = {addr: (code, _reply_text(text)) for addr, (code, text) in exc.recipients.items()}
         if any(400 <= code < 500 for code, _ in replies.values()):
