@@ -5,12 +5,15 @@ Each waits for the database when it cannot be reached (:func:`email_worker.db.pa
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Executable, insert, select
+from sqlalchemy import Connection, Executable, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError
 
 from contracts import EmailSent
 from email_worker.db import engine, patiently
@@ -25,6 +28,34 @@ class Attempt:
     lane: str
     attempt: int
     recipients: int
+
+
+@contextmanager
+def exclusive(task_id: str) -> Iterator[None]:
+    """Deliver ``task_id`` in one process at a time.
+
+    At-least-once publishing can queue two copies of one message, which two worker
+    processes may run at once: both would find nothing sent, and both would send. A
+    transaction-level advisory lock on the task id makes the second copy wait until the
+    first recorded its delivery (or failed), then find it.
+    """
+
+    def lock() -> Connection:
+        conn = engine().connect()
+        try:
+            conn.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(task_id, 0))))
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    conn = patiently(lock)
+    try:
+        yield
+    finally:
+        # Closing ends the transaction, which releases the lock (a lost connection did).
+        with suppress(DBAPIError):
+            conn.close()
 
 
 def already_sent(task_id: str) -> EmailSent | None:

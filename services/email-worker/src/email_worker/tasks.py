@@ -21,10 +21,16 @@ def send_email(task: Task[Any, Any], settings: Settings, kwargs: dict[str, Any])
     """Deliver one email once: a redelivered task whose email went out returns that result."""
     payload: SendEmail = parse_payload(SEND, kwargs)
     task_id = str(task.request.id)
-    earlier = deliveries.already_sent(task_id)
-    if earlier is not None:
-        return earlier.to_wire()
+    with deliveries.exclusive(task_id):
+        earlier = deliveries.already_sent(task_id)
+        if earlier is not None:
+            return earlier.to_wire()
+        return _deliver(task, settings, payload, task_id)
 
+
+def _deliver(
+    task: Task[Any, Any], settings: Settings, payload: SendEmail, task_id: str
+) -> dict[str, Any]:
     recipients = [*payload.to, *payload.cc, *payload.bcc]
     attempt = deliveries.Attempt(
         task_id=task_id,
