@@ -12,6 +12,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,18 +32,6 @@ from tests.support.private_instances import (
 from tests.support.smtp_sink import SmtpSink, free_port
 
 TENANT = "faults"
-
-
-@pytest.fixture
-def rabbitmq(tmp_path: Path) -> Iterator[PrivateRabbitMQ]:
-    with private_rabbitmq(tmp_path) as broker:
-        yield broker
-
-
-@pytest.fixture
-def postgres(tmp_path: Path) -> Iterator[PrivatePostgres]:
-    with private_postgres(tmp_path) as server:
-        yield server
 
 
 @pytest.fixture
@@ -71,21 +60,22 @@ class Stack:
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.env['API_PORT']}"
 
-    def start(self, service: str, *, wait: bool = True) -> processes.ServiceProcess:
-        """Start ``api`` or a worker (again); wait until it serves unless ``wait`` is off.
+    def start(self, *services: str) -> None:
+        """Start ``api`` and workers (again), side by side; return once each serves.
 
         The API is waited for on ``/healthz``: ``/readyz`` would wait for the broker too.
         """
-        self._starts[service] += 1
-        label = f"{service}-{self._starts[service]}"
-        process = processes.start(label, [service], self.env, self.log_dir)
-        self.services[service] = process
-        if wait:
+        started = []
+        for service in services:
+            self._starts[service] += 1
+            label = f"{service}-{self._starts[service]}"
+            started.append(processes.start(label, [service], self.env, self.log_dir))
+            self.services[service] = started[-1]
+        for service, process in zip(services, started, strict=True):
             if service == "api":
                 processes.wait_until_ready(process, f"{self.api_url}/healthz")
             else:
                 processes.wait_for_log(process, "ready.")
-        return process
 
     def client(self) -> httpx.Client:
         return httpx.Client(
@@ -102,31 +92,41 @@ class Stack:
 
 
 @pytest.fixture
-def stack(
-    rabbitmq: PrivateRabbitMQ, postgres: PrivatePostgres, sink: SmtpSink, tmp_path: Path
-) -> Iterator[Stack]:
-    """Migrated schemas and topology on the private servers, an API key; no service yet."""
-    env = {
-        "AMQP_URL": rabbitmq.url,
-        "DATABASE_URL": postgres.url,
-        "SMTP_HOST": sink.host,
-        "SMTP_PORT": str(sink.port),
-        "API_HOST": "127.0.0.1",
-        "API_PORT": str(free_port()),
-        "EMAIL_RETRY_BACKOFF": "1",
-        "EMAIL_RETRY_BACKOFF_MAX": "2",
-        "EMAIL_MAX_RETRIES": "5",
-        "WORKER_CONCURRENCY": "2",
-        # A burst of submissions from one key is the point here, not the rate limit.
-        "RATE_LIMIT": "100000/second",
-    }
-    processes.run(["api", "migrate"], env)
-    processes.run(["email-worker", "migrate"], env)
-    stack = Stack(rabbitmq, postgres, sink, env, tmp_path, processes.create_api_key(env, TENANT))
-    try:
-        yield stack
-    finally:
-        stack.stop_all()
+def stack(sink: SmtpSink, tmp_path: Path) -> Iterator[Stack]:
+    """Private servers with the schemas and topology migrated, an API key; no service yet.
+
+    The broker boots (the slowest part) while the database starts and the email worker's
+    migration runs.
+    """
+    with (
+        private_rabbitmq(tmp_path, wait=False) as rabbitmq,
+        private_postgres(tmp_path) as postgres,
+        ThreadPoolExecutor(max_workers=1) as background,
+    ):
+        env = {
+            "AMQP_URL": rabbitmq.url,
+            "DATABASE_URL": postgres.url,
+            "SMTP_HOST": sink.host,
+            "SMTP_PORT": str(sink.port),
+            "API_HOST": "127.0.0.1",
+            "API_PORT": str(free_port()),
+            "EMAIL_RETRY_BACKOFF": "1",
+            "EMAIL_RETRY_BACKOFF_MAX": "2",
+            "EMAIL_MAX_RETRIES": "5",
+            "WORKER_CONCURRENCY": "2",
+            # A burst of submissions from one key is the point here, not the rate limit.
+            "RATE_LIMIT": "100000/second",
+        }
+        worker_schema = background.submit(processes.run, ["email-worker", "migrate"], env)
+        rabbitmq.wait_ready()
+        processes.run(["api", "migrate"], env)
+        worker_schema.result()
+        key = processes.create_api_key(env, TENANT)
+        stack = Stack(rabbitmq, postgres, sink, env, tmp_path, key)
+        try:
+            yield stack
+        finally:
+            stack.stop_all()
 
 
 # --- submitting and counting -----------------------------------------------------------
@@ -150,29 +150,37 @@ def wait_until(what: str, check: Callable[[], bool], timeout: float) -> None:
         time.sleep(0.02)
 
 
+def finished(document: dict[str, Any] | None) -> bool:
+    return document is not None and document["status"] in FINISHED and bool(document["finished_at"])
+
+
 def wait_until_final(
     client: httpx.Client, workflow_ids: Iterable[str], timeout: float
 ) -> dict[str, dict[str, Any]]:
-    """Poll every workflow until each has a final status, or until ``timeout``.
+    """Poll until each workflow has a final status, or until ``timeout``.
 
-    Returns the last document of each; unfinished ones are left in their last state.
+    Reads the tenant's listing, 100 documents a request (the private database holds this
+    scenario's workflows only), so hundreds of pending workflows cost a few requests a
+    second, not hundreds. Returns the last document of each workflow the API listed.
     """
-    documents: dict[str, dict[str, Any]] = {}
-    pending = list(workflow_ids)
+    wanted = set(workflow_ids)
     deadline = time.monotonic() + timeout
-    while pending and time.monotonic() < deadline:
-        still = []
-        for workflow_id in pending:
-            response = client.get(f"/v1/workflows/{workflow_id}")
-            assert response.status_code == 200, (workflow_id, response.status_code, response.text)
-            document = response.json()
-            documents[workflow_id] = document
-            if not (document["status"] in FINISHED and document["finished_at"]):
-                still.append(workflow_id)
-        pending = still
-        if pending:
-            time.sleep(0.5)
-    return documents
+    while True:
+        documents = {}
+        cursor = None
+        while True:
+            response = client.get(
+                "/v1/workflows", params={"limit": 100, **({"cursor": cursor} if cursor else {})}
+            )
+            assert response.status_code == 200, (response.status_code, response.text)
+            page = response.json()
+            documents.update({d["id"]: d for d in page["items"] if d["id"] in wanted})
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        if all(finished(documents.get(i)) for i in wanted) or time.monotonic() > deadline:
+            return documents
+        time.sleep(1)
 
 
 @dataclass
@@ -196,7 +204,7 @@ class Counts:
         self.duplicated = sum(n - 1 for n in seen.values())
 
     def count_documents(self, documents: Iterable[dict[str, Any]]) -> None:
-        final = [d for d in documents if d["status"] in FINISHED and d["finished_at"]]
+        final = [d for d in documents if finished(d)]
         self.finished = len(final)
         self.succeeded = sum(1 for d in final if d["status"] == "succeeded")
 

@@ -9,6 +9,7 @@ every email (but the cancelled one) arrives once.
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -31,6 +32,8 @@ SUBMISSIONS = 500
 STOP_AT = 150
 #: ...and is down (stopped, not merely stopping) from this one to the end of the burst.
 DOWN_BY = 300
+#: Callers submitting at once.
+CLIENTS = 4
 
 
 def test_a_broker_outage_delays_work_but_fails_and_loses_none(
@@ -38,8 +41,7 @@ def test_a_broker_outage_delays_work_but_fails_and_loses_none(
 ) -> None:
     counts = Counts("2 RabbitMQ stopped mid-burst")
     report.append(counts)
-    stack.start("email-worker")
-    stack.start("api")
+    stack.start("email-worker", "api")
     wanted = subjects("broker-outage", SUBMISSIONS)
     server_errors: list[str] = []
     readyz_while_down: list[httpx.Response] = []
@@ -49,28 +51,28 @@ def test_a_broker_outage_delays_work_but_fails_and_loses_none(
             server_errors.append(f"{response.request.url.path}: {response.status_code}")
         return response
 
+    def submit(client: httpx.Client, subject: str) -> tuple[str, httpx.Response]:
+        return subject, note(client.post("/v1/emails", json=email(subject)))
+
     stopping = threading.Thread(target=stack.rabbitmq.stop)
     accepted: dict[str, str] = {}
-    cancelled = ""
-    with stack.client() as client:
-        for index, subject in enumerate(wanted):
-            if index == STOP_AT:
+    with stack.client() as client, ThreadPoolExecutor(CLIENTS) as callers:
+        for first, end in ((0, STOP_AT), (STOP_AT, DOWN_BY), (DOWN_BY, SUBMISSIONS)):
+            if first == STOP_AT:
                 stopping.start()
-            if index == DOWN_BY:
+            if first == DOWN_BY:
                 stopping.join()
                 assert not stack.rabbitmq.running()
                 readyz_while_down.append(client.get("/readyz"))
-            if index == DOWN_BY + 1:
-                # Cancelling needs the database alone; the revoke broadcast is a bonus.
-                cancelled = accepted[wanted[DOWN_BY]]
-                cancel = note(client.post(f"/v1/workflows/{cancelled}/cancel"))
-                assert cancel.status_code == 202, cancel.text
-            response = note(client.post("/v1/emails", json=email(subject)))
-            if response.status_code == 202:
-                accepted[subject] = response.json()["workflow_id"]
-            # A status read during the outage answers from the database alone.
-            if index % 50 == 0 and accepted:
-                note(client.get(f"/v1/workflows/{next(iter(accepted.values()))}"))
+            burst = callers.map(lambda subject: submit(client, subject), wanted[first:end])
+            for subject, response in burst:
+                if response.status_code == 202:
+                    accepted[subject] = response.json()["workflow_id"]
+        # Reads and cancels need the database alone (the revoke broadcast is a bonus).
+        cancelled = accepted[wanted[DOWN_BY]]
+        cancel = note(client.post(f"/v1/workflows/{cancelled}/cancel"))
+        assert cancel.status_code == 202, cancel.text
+        note(client.get(f"/v1/workflows/{accepted[wanted[0]]}"))
         readyz_while_down.append(client.get("/readyz"))
         waiting = outbox_size(stack.postgres)
         counts.notes["outbox_while_down"] = waiting

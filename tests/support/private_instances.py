@@ -155,7 +155,12 @@ class PrivateRabbitMQ:
 
     def start(self, timeout: float = 120.0) -> None:
         """Start the node (again, on the same data) and wait until it serves AMQP."""
-        if self.process is not None and self.process.poll() is None:
+        self.launch()
+        self.wait_ready(timeout)
+
+    def launch(self) -> None:
+        """Start the node without waiting: it boots while the caller does other things."""
+        if self.running():
             raise RuntimeError(f"{self.node} is already running")
         if not (self.base / "rabbitmq.conf").exists():
             self._write_config()
@@ -169,6 +174,11 @@ class PrivateRabbitMQ:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        """Wait until the launched node has booted and serves AMQP."""
+        if self.process is None:
+            raise RuntimeError(f"{self.node} was not launched")
         deadline = time.monotonic() + timeout
         # Polling the port is cheap; each rabbitmqctl call boots an Erlang VM.
         while not _port_open(self.port):
@@ -215,12 +225,17 @@ class PrivateRabbitMQ:
 
 
 @contextmanager
-def private_rabbitmq(log_dir: Path) -> Iterator[PrivateRabbitMQ]:
-    """A running node of our own; killed and its data removed afterwards."""
+def private_rabbitmq(log_dir: Path, *, wait: bool = True) -> Iterator[PrivateRabbitMQ]:
+    """A running node of our own; killed and its data removed afterwards.
+
+    With ``wait=False`` the node is still booting: call ``wait_ready()`` before using it.
+    """
     base = Path(tempfile.mkdtemp(prefix="faults-rabbitmq-"))
     broker = PrivateRabbitMQ(base, log_dir / "rabbitmq.log")
     try:
-        broker.start()
+        broker.launch()
+        if wait:
+            broker.wait_ready()
         yield broker
     finally:
         broker.kill()
@@ -246,7 +261,15 @@ def postgres_bin() -> Path:
 
 def _server_user() -> str | None:
     """``postgres`` when we are root (initdb refuses to run as root), else ourselves."""
-    return "postgres" if os.geteuid() == 0 else None
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        raise ServerUnavailable(
+            "initdb refuses to run as root and there is no 'postgres' user to run it as"
+        ) from None
+    return "postgres"
 
 
 @dataclass
@@ -360,7 +383,11 @@ class PrivatePostgres:
             _stop_group(self.process, signal.SIGINT, timeout)
 
     def kill(self) -> None:
-        """SIGKILL the postmaster and its backends at once; the next start recovers."""
+        """SIGKILL the postmaster and its backends at once; the next start recovers.
+
+        The cluster must be started and stopped again afterwards, or its shared memory
+        segment stays behind (``ipcs -m``).
+        """
         if self.process is not None:
             _kill_group(self.process)
 
@@ -371,7 +398,10 @@ class PrivatePostgres:
 
 @contextmanager
 def private_postgres(log_dir: Path) -> Iterator[PrivatePostgres]:
-    """A running cluster of our own; stopped and its data removed afterwards."""
+    """A running cluster of our own; stopped and its data removed afterwards.
+
+    Stopped, not killed: a killed postmaster leaves its System V shared memory segment.
+    """
     base = Path(tempfile.mkdtemp(prefix="faults-postgres-"))
     server = PrivatePostgres(base, log_dir / "postgres.log")
     try:
@@ -379,5 +409,5 @@ def private_postgres(log_dir: Path) -> Iterator[PrivatePostgres]:
         server.start()
         yield server
     finally:
-        server.kill()
+        server.stop()
         shutil.rmtree(base, ignore_errors=True)
