@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, func, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -195,28 +195,37 @@ async def unfinished(
     return list((await conn.execute(query)).mappings())
 
 
-async def save_state(
-    conn: AsyncConnection,
-    workflow_id: UUID,
-    *,
-    status: str,
-    steps: list[dict[str, Any]],
-    updated_at: datetime,
-    finished_at: datetime | None,
-    result: Any,
-    error: Any,
-) -> None:
+@dataclass(frozen=True)
+class SavedState:
+    """A workflow's derived state, as the tracker stores it."""
+
+    workflow_id: UUID
+    status: str
+    steps: list[dict[str, Any]]
+    updated_at: datetime
+    finished_at: datetime | None
+    result: Any
+    error: Any
+
+
+async def save_states(conn: AsyncConnection, states: list[SavedState]) -> None:
+    """Store several workflows' states in one statement executed for each (a batch)."""
+    if not states:
+        return
     await conn.execute(
-        update(workflows)
-        .where(workflows.c.id == workflow_id)
-        .values(
-            status=status,
-            steps=steps,
-            updated_at=updated_at,
-            finished_at=finished_at,
-            result=result,
-            error=error,
-        )
+        update(workflows).where(workflows.c.id == bindparam("workflow_id")),
+        [
+            {
+                "workflow_id": state.workflow_id,
+                "status": state.status,
+                "steps": state.steps,
+                "updated_at": state.updated_at,
+                "finished_at": state.finished_at,
+                "result": state.result,
+                "error": state.error,
+            }
+            for state in states
+        ],
     )
 
 

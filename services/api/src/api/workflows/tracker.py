@@ -62,7 +62,12 @@ class Tracker:
                 rows = await store.task_rows(
                     conn, (step["task_id"] for r in records for step in r["steps"])
                 )
+                changes = []
                 for record in records:
+                    if record["cancelled_at"] is None and not any(
+                        step["task_id"] in rows for step in record["steps"]
+                    ):
+                        continue  # no step has a result row yet: nothing to copy
                     state = derive(
                         shape=record["shape"],
                         stored_steps=record["steps"],
@@ -76,19 +81,21 @@ class Tracker:
                         or state.finished_at is not None
                         or state.steps != record["steps"]
                     ):
-                        await store.save_state(
-                            conn,
-                            record["id"],
-                            status=state.status,
-                            steps=state.steps,
-                            updated_at=state.updated_at,
-                            finished_at=state.finished_at,
-                            result=state.result,
-                            error=state.error,
+                        changes.append(
+                            store.SavedState(
+                                record["id"],
+                                status=state.status,
+                                steps=state.steps,
+                                updated_at=state.updated_at,
+                                finished_at=state.finished_at,
+                                result=state.result,
+                                error=state.error,
+                            )
                         )
-                        changed += 1
                         if state.finished_at is not None:
                             finished.append((record, state))
+                await store.save_states(conn, changes)
+                changed += len(changes)
             # Counted once committed: a pass that rolled back saved nothing.
             for record, state in finished:
                 self._finished(record, state)
