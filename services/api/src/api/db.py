@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from api.config import Settings
 
@@ -17,3 +20,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_recycle=1800,
         connect_args={"server_settings": {"timezone": "UTC", "application_name": "api"}},
     )
+
+
+@asynccontextmanager
+async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection for reads, in autocommit: no BEGIN and ROLLBACK round trips
+    around them. Each statement still sees what was committed when it started, exactly as
+    inside a READ COMMITTED transaction; use ``engine.begin()`` for anything that writes."""
+    async with engine.connect() as conn:
+        yield await conn.execution_options(isolation_level="AUTOCOMMIT")

@@ -14,6 +14,7 @@ from api.access import keys
 from api.access.idempotency import MAX_KEY_LENGTH
 from api.access.ratelimit import RateLimiter
 from api.config import Settings
+from api.db import reading
 from api.metrics import WorkflowMetrics
 from api.workflows.relay import OutboxRelay
 
@@ -54,7 +55,7 @@ async def get_caller(
     """The key's holder; 401 without a valid key, 429 past the key's rate limit."""
     if credentials is None:
         raise _unauthorized("missing API key: send 'Authorization: Bearer <key>'")
-    async with services.engine.connect() as conn:
+    async with reading(services.engine) as conn:
         caller = await keys.authenticate(conn, credentials.credentials)
     if caller is None:
         raise _unauthorized("invalid or revoked API key")

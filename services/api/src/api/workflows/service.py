@@ -14,6 +14,7 @@ from celery import Celery
 from celery.exceptions import OperationalError as BrokerUnreachable
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from api.db import reading
 from api.workflows import document, store
 from api.workflows.status import FINAL_WORKFLOW, Derived, derive
 
@@ -68,7 +69,7 @@ async def current_documents(conn: AsyncConnection, records: list[Any]) -> list[d
 
 async def read(engine: AsyncEngine, workflow_id: UUID, tenant: str) -> dict[str, Any] | None:
     """The workflow's status document, or ``None`` when the tenant has no such workflow."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         record = await store.fetch(conn, workflow_id, tenant)
         if record is None:
             return None
