@@ -20,7 +20,7 @@ import httpx
 import psycopg
 
 from bench import baseline, load, seed, system
-from bench.memory import MB, PeakRss, tree_pss
+from bench.resources import MB, PeakRss, tree_pss
 from contracts import PlatformSettings
 from tests.support import processes
 
@@ -40,7 +40,7 @@ class Sizes:
     concurrency: int = 2  # prefork processes of each worker, baseline's included
 
 
-FULL = Sizes(tasks=10_000, workflows=10_000, stored=1_000_000, polls=20_000, rows=1_000_000)
+FULL = Sizes(tasks=5_000, workflows=5_000, stored=1_000_000, polls=10_000, rows=1_000_000)
 QUICK = Sizes(tasks=1_000, workflows=500, stored=10_000, polls=2_000, rows=10_000)
 
 
@@ -50,7 +50,11 @@ def _settings(env: dict[str, str]) -> PlatformSettings:
     )
 
 
-def measure_baseline(env: dict[str, str], sizes: Sizes, log_dir: Path) -> baseline.Throughput:
+def measure_baseline(
+    env: dict[str, str], sizes: Sizes, log_dir: Path
+) -> tuple[baseline.Throughput, dict[str, float]]:
+    """The baseline's throughput; its worker's CPU milliseconds per task, and its RSS at
+    rest (a plain prefork worker's tree, for scale) and under the load."""
     worker = processes.start(
         "baseline-worker",
         [
@@ -75,9 +79,17 @@ def measure_baseline(env: dict[str, str], sizes: Sizes, log_dir: Path) -> baseli
     app = baseline.create_app(_settings(env))
     try:
         processes.wait_for_log(worker, "ready.")
-        return baseline.measure(
-            app, env["DATABASE_URL"], sizes.tasks, timeout=_timeout(sizes.tasks)
-        )
+        with PeakRss({"worker": worker.process.pid}) as rest:
+            time.sleep(2)
+        with PeakRss({"worker": worker.process.pid}) as usage:
+            throughput = baseline.measure(
+                app, env["DATABASE_URL"], sizes.tasks, timeout=_timeout(sizes.tasks)
+            )
+        return throughput, {
+            "worker_cpu_ms_per_task": usage.cpu_ms_per(sizes.tasks)["worker"],
+            "worker_rss_at_rest_mb": rest.peaks_mb()["worker"],
+            "worker_rss_under_load_mb": usage.peaks_mb()["worker"],
+        }
     finally:
         app.close()
         worker.stop()
@@ -153,7 +165,7 @@ def measure(env: dict[str, str], sizes: Sizes, log_dir: Path, say: Say) -> dict[
     system.migrate(env)
 
     say(f"1. raw Celery baseline: {sizes.tasks:,} no-op tasks")
-    base = measure_baseline(env, sizes, log_dir)
+    base, base_usage = measure_baseline(env, sizes, log_dir)
     with psycopg.connect(database_url, autocommit=True) as conn:
         # The product starts from the same empty result table the baseline had.
         conn.execute("TRUNCATE celery_taskmeta")
@@ -177,9 +189,10 @@ def measure(env: dict[str, str], sizes: Sizes, log_dir: Path, say: Say) -> dict[
         ids = seed.StoredIds()
         seed.finished_workflows(database_url, system.TENANT, sizes.stored, ids)
         say(f"   {sizes.polls:,} reads from {sizes.clients} pollers")
-        polls = load.poll_workflows(
-            running.api_url, running.api_key, ids, sizes.stored, sizes.polls, sizes.clients
-        )
+        with PeakRss({"api": running.services["api"].process.pid}) as reading:
+            polls = load.poll_workflows(
+                running.api_url, running.api_key, ids, sizes.stored, sizes.polls, sizes.clients
+            )
 
         last_day = datetime.now(UTC).date() - timedelta(days=1)
         first_day = last_day - timedelta(days=89)
@@ -202,7 +215,11 @@ def measure(env: dict[str, str], sizes: Sizes, log_dir: Path, say: Say) -> dict[
     }
     details = {
         "sizes": asdict(sizes),
-        "baseline": {"tasks": base.count, "seconds": round(base.seconds, 3)},
+        "baseline": {
+            "tasks": base.count,
+            "seconds": round(base.seconds, 3),
+            **base_usage,
+        },
         "product": {
             "submitted": len(submits.workflow_ids),
             "succeeded": succeeded,
@@ -211,6 +228,7 @@ def measure(env: dict[str, str], sizes: Sizes, log_dir: Path, say: Say) -> dict[
             "submits_per_s": round(submits.per_second, 1),
             "submit_answers": {str(k): v for k, v in sorted(submits.statuses.items())},
             "submit_failures": dict(submits.failures),
+            "cpu_ms_per_workflow": under_load.cpu_ms_per(max(succeeded, 1)),
         },
         "polls": {
             "stored_workflows": sizes.stored,
@@ -218,6 +236,7 @@ def measure(env: dict[str, str], sizes: Sizes, log_dir: Path, say: Say) -> dict[
             "requests_per_s": round(polls.per_second, 1),
             "answers": {str(k): v for k, v in sorted(polls.statuses.items())},
             "failures": dict(polls.failures),
+            "api_cpu_ms_per_read": reading.cpu_ms_per(max(len(polls.latencies), 1))["api"],
         },
         "report": report,
         "pss_at_rest_mb": pss_at_rest,

@@ -96,4 +96,17 @@ def markdown(result: dict[str, Any]) -> str:
             f"{mb} / {under_load[service]} MB | <= {SERVICE_AT_REST_MB} MB at rest | "
             f"{_yes(met[f'{service} RSS at rest'])} |"
         )
+    lines.append(
+        f"| 6 | RSS of the baseline's plain Celery worker at rest / under load of 1, for "
+        f"scale | {details['baseline']['worker_rss_at_rest_mb']} / "
+        f"{details['baseline']['worker_rss_under_load_mb']} MB | | |"
+    )
+    cpu = details["product"]["cpu_ms_per_workflow"]
+    lines += [
+        "",
+        "CPU time per unit of work (the figure other people's load distorts least): "
+        f"baseline worker {details['baseline']['worker_cpu_ms_per_task']} ms/task; "
+        + ", ".join(f"{service} {ms}" for service, ms in cpu.items())
+        + f" ms/workflow; api {details['polls']['api_cpu_ms_per_read']} ms/status read.",
+    ]
     return "\n".join(lines)
