@@ -77,8 +77,9 @@ class RequestIdMiddleware:
                 )
 
 
-def get_request_id(request: Request) -> str:
-    """This request's id (set by :class:`RequestIdMiddleware`)."""
+async def get_request_id(request: Request) -> str:
+    """This request's id (set by :class:`RequestIdMiddleware`); ``async`` so that FastAPI
+    does not run it in its thread pool."""
     request_id: str = getattr(request.state, "request_id", None) or str(uuid.uuid4())
     return request_id
 

@@ -31,7 +31,9 @@ class Services:
     metrics: WorkflowMetrics
 
 
-def get_services(request: Request) -> Services:
+# The dependencies that do no I/O are ``async def`` all the same: FastAPI runs a plain
+# ``def`` dependency in its thread pool, a thread hop per request for nothing.
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -69,7 +71,7 @@ async def get_caller(
     return caller
 
 
-def get_tenant(caller: Annotated[keys.Caller, Depends(get_caller)]) -> str:
+async def get_tenant(caller: Annotated[keys.Caller, Depends(get_caller)]) -> str:
     return caller.tenant
 
 
