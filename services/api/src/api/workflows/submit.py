@@ -18,10 +18,6 @@ from api.workflows.plans import Plan
 log = structlog.get_logger(__name__)
 
 
-class Rollback(Exception):
-    """Leaves the submission's transaction without storing anything."""
-
-
 async def submit(
     services: Services,
     plan: Plan,
@@ -41,37 +37,24 @@ async def submit(
     """
     body = accepted_body(plan, report_ids)
     replay: idempotency.Replay | None = None
-    try:
-        async with services.engine.begin() as conn:
-            created_at = store.now()
-            if idempotency_key is not None:
-                replay = await idempotency.claim(
-                    conn,
-                    tenant=tenant,
-                    key=idempotency_key,
-                    fingerprint=idempotency.request_hash(path, request),
-                    workflow_id=plan.workflow_id,
-                    response=body,
-                    at=created_at,
-                )
-                if replay is not None:
-                    raise Rollback
+    async with services.engine.begin() as conn:
+        if idempotency_key is not None:
+            # On a replay the claim inserts nothing, so committing stores nothing either.
+            replay = await idempotency.claim(
+                conn,
+                tenant=tenant,
+                key=idempotency_key,
+                fingerprint=idempotency.request_hash(path, request),
+                workflow_id=plan.workflow_id,
+                response=body,
+                at=store.now(),
+            )
+        if replay is None:
             await store.create(
                 conn, plan, tenant=tenant, request=request, origin=origin, request_id=request_id
             )
-    except Rollback:
-        assert replay is not None
-        if not replay.same_request:
-            raise HTTPException(
-                409,
-                "Idempotency-Key was already used with a different request "
-                f"(workflow {replay.response['workflow_id']})",
-            ) from None
-        return JSONResponse(
-            replay.response,
-            status_code=200,
-            headers={"Location": replay.response["status_url"], "Idempotent-Replayed": "true"},
-        )
+    if replay is not None:
+        return replayed(replay)
     services.metrics.accepted(plan.kind, origin)
     log.info(
         "workflow accepted",
@@ -82,6 +65,21 @@ async def submit(
     )
     services.relay.notify()
     return JSONResponse(body, status_code=202, headers={"Location": body["status_url"]})
+
+
+def replayed(replay: idempotency.Replay) -> JSONResponse:
+    """The first answer again (200), or 409 when the key came with another request."""
+    if not replay.same_request:
+        raise HTTPException(
+            409,
+            "Idempotency-Key was already used with a different request "
+            f"(workflow {replay.response['workflow_id']})",
+        )
+    return JSONResponse(
+        replay.response,
+        status_code=200,
+        headers={"Location": replay.response["status_url"], "Idempotent-Replayed": "true"},
+    )
 
 
 def status_url(plan: Plan) -> str:
