@@ -450,3 +450,17 @@ def test_progress_counts_the_steps_a_chain_will_never_run_as_settled() -> None:
     )
     assert progress(derived.steps) == {"completed": 3, "total": 3}
     assert derived.finished_at == at(2)
+
+
+def test_a_chain_step_is_shown_finished_no_later_than_the_next_one_started() -> None:
+    # Celery publishes the next task before storing the step's result.
+    derived = run(
+        stored("a", "b"),
+        [
+            row("t1", "SUCCESS", result=1, started=at(1), done=naive(4)),
+            row("t2", "SUCCESS", result=2, started=at(3), done=naive(5)),
+        ],
+    )
+    first, second = derived.steps
+    assert first["finished_at"] == second["started_at"]
+    assert second["finished_at"] > second["started_at"]
