@@ -111,7 +111,10 @@ def test_result_backend(app: Celery, settings: PlatformSettings) -> None:
 
 def test_database_engine_options(app: Celery) -> None:
     options = app.conf.database_engine_options
-    assert options["pool_pre_ping"] is True
+    # No ping round trip per checkout: a broken connection fails its write, which is
+    # retried on a fresh one (the retries below).
+    assert options["pool_pre_ping"] is False
+    assert options["pool_size"] + options["max_overflow"] >= 16
     assert options["connect_args"] == {"options": "-c timezone=UTC"}
     assert app.conf.enable_utc is True
     assert str(app.conf.timezone) == "UTC"
@@ -197,7 +200,14 @@ def test_reading_the_queues_keeps_the_contract_bindings(app: Celery) -> None:
     assert {n: after[n] for n in work_queues} == {n: before[n] for n in work_queues}
 
 
-def test_task_events_for_flower(app: Celery) -> None:
-    assert app.conf.worker_send_task_events is True
-    assert app.conf.task_send_sent_event is True
+def test_task_events_are_off_unless_asked_for(
+    app: Celery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert app.conf.worker_send_task_events is False
+    assert app.conf.task_send_sent_event is False
     assert app.conf.event_serializer == "json"
+
+    monkeypatch.setenv("TASK_EVENTS", "true")
+    with_events = create_celery_app("events", PlatformSettings())
+    assert with_events.conf.worker_send_task_events is True
+    assert with_events.conf.task_send_sent_event is True

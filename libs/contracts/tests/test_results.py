@@ -1,18 +1,17 @@
-"""ResultBackend: date_started kept across state changes, REVOKED sticky against late updates.
+"""ResultBackend without a database: its table, its URL, its engine per process.
 
-Exercised on in-memory rows: ``_update_result`` only sets attributes, the session that
-would store them is Celery's and is not involved here.
+What it stores, and how claims and rows committed with an outcome behave, is tested on
+a real PostgreSQL in ``tests/test_result_backend_integration.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
 import sqlalchemy as sa
-from celery import Celery, states
+from celery import Celery
 
 from contracts.results import ResultBackend, TaskRecord
 
@@ -56,73 +55,17 @@ def test_explicit_url_is_used_as_given(app: Celery) -> None:
     assert backend.task_cls is TaskRecord
 
 
-def test_first_start_sets_date_started(backend: ResultBackend) -> None:
-    task = TaskRecord("t1")
-    before = datetime.now(UTC)
-
-    backend._update_result(task, None, states.STARTED)
-
-    assert status_of(task) == states.STARTED
-    assert task.date_started is not None
-    assert task.date_started.tzinfo is not None
-    assert before <= task.date_started <= datetime.now(UTC)
-
-
-def test_later_states_keep_the_first_start(backend: ResultBackend) -> None:
-    task = TaskRecord("t2")
-    backend._update_result(task, None, states.STARTED)
-    first = task.date_started
-    assert first is not None
-
-    backend._update_result(task, None, states.RETRY, traceback="boom")
-    assert status_of(task) == states.RETRY
-    assert task.date_started == first
-
-    backend._update_result(task, None, states.STARTED)
-    assert task.date_started == first
-
-    backend._update_result(task, {"ok": True}, states.SUCCESS)
-    assert status_of(task) == states.SUCCESS
-    assert task.date_started == first
-    assert task.date_done is not None
-
-
-def test_an_existing_start_time_is_never_replaced(backend: ResultBackend) -> None:
-    task = TaskRecord("t3")
-    earlier = datetime.now(UTC) - timedelta(hours=1)
-    cast(Any, task).date_started = earlier
-
-    backend._update_result(task, None, states.STARTED)
-
-    assert task.date_started == earlier
-
-
-def test_states_other_than_started_do_not_set_date_started(backend: ResultBackend) -> None:
-    task = TaskRecord("t4")
-    backend._update_result(task, {"x": 1}, states.SUCCESS)
-    assert status_of(task) == states.SUCCESS
-    assert task.date_started is None
-
-
-@pytest.mark.parametrize("late", [states.STARTED, states.RETRY, states.RECEIVED, "PROGRESS"])
-def test_revoked_is_sticky_against_late_non_final_updates(
-    backend: ResultBackend, late: str
+def test_each_process_has_its_own_pooled_engine(
+    backend: ResultBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    task = TaskRecord("t5")
-    backend._update_result(task, None, states.REVOKED)
-    assert status_of(task) == states.REVOKED
+    first = backend.engine()
+    assert backend.engine() is first
+    assert cast(Any, first.pool).size() >= 4  # pooled, whatever the worker's pool type
 
-    backend._update_result(task, None, late)
+    disposed: list[bool] = []
+    monkeypatch.setattr(first, "dispose", lambda close=True: disposed.append(close))
+    monkeypatch.setattr("os.getpid", lambda: -1)  # as in a forked child
 
-    assert status_of(task) == states.REVOKED
-    assert task.date_started is None
-
-
-@pytest.mark.parametrize("final", [states.SUCCESS, states.FAILURE])
-def test_a_final_state_may_replace_revoked(backend: ResultBackend, final: str) -> None:
-    task = TaskRecord("t6")
-    backend._update_result(task, None, states.REVOKED)
-
-    backend._update_result(task, None, final)
-
-    assert status_of(task) == final
+    child = backend.engine()
+    assert child is not first
+    assert disposed == [False], "the parent's connections are left to the parent"

@@ -12,6 +12,7 @@ from kombu.transport.native_delayed_delivery import (
 )
 
 from contracts.dead_letters import QueueWatch
+from contracts.results import close_connections
 from contracts.routing import DEAD_LETTER_QUEUES, TASK_QUEUES, route_task
 from contracts.settings import PlatformSettings
 from contracts.topology import UNROUTABLE_QUEUE, declare
@@ -22,6 +23,14 @@ RESULT_EXPIRES = timedelta(days=7)
 
 #: Celery's ``celery.backend_cleanup`` deletes expired results; the scheduler starts it.
 BACKEND_CLEANUP = "celery.backend_cleanup"
+
+
+class PlatformCelery(Celery):
+    """Celery, whose ``close()`` also closes the result backend's pooled connections."""
+
+    def close(self) -> None:
+        super().close()
+        close_connections(self)
 
 
 def create_celery_app(name: str, settings: PlatformSettings) -> Celery:
@@ -35,17 +44,25 @@ def create_celery_app(name: str, settings: PlatformSettings) -> Celery:
     dead-letter queue with the reason (:mod:`contracts.poison`) and logs what waits in
     ``unroutable`` and its dead-letter queues (:class:`contracts.dead_letters.QueueWatch`).
     """
-    app = Celery(name, set_as_current=False)
+    app = PlatformCelery(name, set_as_current=False)
     app.backend_cls = "contracts.results:ResultBackend"
     app.conf.update(
         broker_url=str(settings.amqp_url),
         broker_connection_retry_on_startup=True,
         broker_transport_options={"confirm_publish": True},
         result_backend=settings.result_backend_url,
+        # The tables are made by `api migrate` (prepare_result_store), not by every
+        # backend Celery builds (one per thread), which would each open a connection.
+        database_create_tables_at_setup=False,
         result_extended=True,
         result_expires=RESULT_EXPIRES,
+        # The backend keeps one pooled engine per process (contracts.results). No ping
+        # before each checkout (a round trip per write): a connection broken by a
+        # database restart fails its statement, and the retries below start afresh.
         database_engine_options={
-            "pool_pre_ping": True,
+            "pool_pre_ping": False,
+            "pool_size": 4,
+            "max_overflow": 16,
             "pool_recycle": 1800,
             # date_done is a naive column: store UTC whatever the server's time zone.
             "connect_args": {"options": "-c timezone=UTC"},
@@ -65,15 +82,18 @@ def create_celery_app(name: str, settings: PlatformSettings) -> Celery:
         event_serializer="json",
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # STARTED is stored by ContractTask's claim (contracts.worker); this covers the
+        # rest (Celery's own tasks).
         task_track_started=True,
         worker_prefetch_multiplier=1,
         worker_deduplicate_successful_tasks=True,
         worker_hijack_root_logger=False,
         worker_consumer="contracts.poison:Consumer",
-        # Task events for Flower (`just flower`): workers report each task's life, and
-        # producers its publication. Nothing consumes them unless a monitor is running.
-        worker_send_task_events=True,
-        task_send_sent_event=True,
+        # Task events (for Flower) cost every task three more messages and every
+        # publish one; off unless TASK_EVENTS is set. Flower turns them on in running
+        # workers itself (its enable_events broadcast).
+        worker_send_task_events=settings.task_events,
+        task_send_sent_event=settings.task_events,
         task_queues=TASK_QUEUES,
         task_routes=(route_task,),
         task_default_queue=UNROUTABLE_QUEUE.name,

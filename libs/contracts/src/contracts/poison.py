@@ -44,7 +44,7 @@ from vine.promises import promise as Promise
 from contracts.dead_letters import dead_letter
 from contracts.routing import CONTRACTS
 from contracts.topology import DELIVERY_LIMIT
-from contracts.worker import InvalidPayload, parse_payload
+from contracts.worker import SCREENED, InvalidPayload, parse_payload
 
 log = structlog.get_logger("contracts.poison")
 
@@ -194,7 +194,7 @@ class Consumer(CeleryConsumer):
         contract = CONTRACTS.get(name)
         if contract is not None:
             try:
-                parse_payload(contract, kwargs)
+                SCREENED.put(task_id, parse_payload(contract, kwargs))
             except InvalidPayload as exc:
                 return exc
         return None

@@ -25,6 +25,9 @@ class PlatformSettings(BaseSettings):
 
     amqp_url: AmqpDsn = Field(default=AmqpDsn(DEFAULT_AMQP_URL))
     database_url: PostgresDsn = Field(default=PostgresDsn(DEFAULT_DATABASE_URL))
+    #: Celery task events (``TASK_EVENTS``): workers report each task's life and
+    #: producers each publication, for Flower. Off by default: they cost messages.
+    task_events: bool = False
 
     @field_validator("database_url")
     @classmethod

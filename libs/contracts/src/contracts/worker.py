@@ -1,17 +1,21 @@
-"""What every worker's tasks share: payload validation on receipt and the revoke guard."""
+"""What every worker's tasks share: payload validation on receipt and the run guard."""
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from celery import Task, states
+from celery import Task, signals, states
 from celery.exceptions import Ignore
 from pydantic import ValidationError
+from sqlalchemy.sql.dml import Insert, Update
 
-from contracts.base import PayloadT, ResultT, TaskContract
+from contracts.base import Message, PayloadT, ResultT, TaskContract
+from contracts.results import Claim, ResultBackend
 
 
 class InvalidPayload(Exception):
@@ -21,14 +25,78 @@ class InvalidPayload(Exception):
 class ContractTask(Task[Any, Any]):
     """Base class for tasks that implement a contract.
 
-    Before running, it checks the result backend: a step the API cancelled is marked
-    REVOKED there, and stays revoked even for a worker that never saw the revoke
-    broadcast (it started later, or the message was already prefetched).
+    Before running, it claims the run in the result backend
+    (:meth:`contracts.results.ResultBackend.claim`, one statement): it waits while
+    another copy of the same message runs, stores STARTED, and skips the task when it is
+    REVOKED (a step the API cancelled stays cancelled even for a worker that never saw
+    the revoke broadcast) or already succeeded (a duplicate message sends nothing twice).
     """
 
+    track_started = False  # the claim stores STARTED itself, in the same statement
+
     def before_start(self, task_id: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        if self.backend.get_state(task_id) == states.REVOKED:
+        backend = self.backend
+        if isinstance(backend, ResultBackend):
+            if backend.claim(task_id, self.request) is not Claim.RUN:
+                raise Ignore()
+        elif backend.get_state(task_id) == states.REVOKED:
             raise Ignore()
+
+
+@signals.task_postrun.connect(weak=False)
+def _release_claim(sender: Any = None, task_id: str | None = None, **_: Any) -> None:
+    """A run that ended without storing a state (ignored, rejected) frees its claim."""
+    backend = getattr(sender, "backend", None)
+    if task_id and isinstance(backend, ResultBackend):
+        backend.release(task_id)
+
+
+def commit_with_outcome(task: Task[Any, Any], rows: Sequence[Insert | Update]) -> None:
+    """Have ``rows`` written atomically with the running task's next final or RETRY state
+    (:meth:`contracts.results.ResultBackend.commit_with_outcome`)."""
+    backend = task.backend
+    if not isinstance(backend, ResultBackend):
+        raise TypeError(f"{type(backend).__name__} cannot commit rows with a task's outcome")
+    backend.commit_with_outcome(str(task.request.id), rows)
+
+
+class ScreenedPayloads:
+    """Payloads the worker's consumer validated on receipt, for the task to take.
+
+    With a thread pool the task runs in the consumer's process and takes the validated
+    model instead of validating the same kwargs again; a prefork child finds nothing and
+    validates. Bounded: a screened message that never runs (revoked while waiting) is
+    forgotten after :data:`CAPACITY` newer ones.
+    """
+
+    CAPACITY = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._payloads: OrderedDict[str, Message] = OrderedDict()
+
+    def put(self, task_id: str, payload: Message) -> None:
+        with self._lock:
+            self._payloads[task_id] = payload
+            while len(self._payloads) > self.CAPACITY:
+                self._payloads.popitem(last=False)
+
+    def take(self, task_id: str) -> Message | None:
+        with self._lock:
+            return self._payloads.pop(task_id, None)
+
+
+SCREENED = ScreenedPayloads()
+
+
+def payload_of(
+    contract: TaskContract[PayloadT, ResultT], task: Task[Any, Any], kwargs: Mapping[str, Any]
+) -> PayloadT:
+    """The task's payload: the one the consumer validated, else ``kwargs`` validated now."""
+    screened = SCREENED.take(str(task.request.id))
+    if isinstance(screened, contract.payload):
+        return screened
+    return parse_payload(contract, kwargs)
 
 
 def parse_payload(contract: TaskContract[PayloadT, ResultT], kwargs: Mapping[str, Any]) -> PayloadT:
