@@ -176,8 +176,10 @@ def test_the_task_builds_a_message_id_from_its_task_id(monkeypatch: pytest.Monke
         sent.append(message)
         return {"carol@example.com": (550, "no such user")}
 
-    monkeypatch.setattr(deliveries, "already_sent", lambda task_id: None)
-    monkeypatch.setattr(deliveries, "record_sent", lambda a, r: recorded.append((a, r)))
+    monkeypatch.setattr(
+        deliveries, "sent", lambda a, r, wire: recorded.append((a, r, wire)) or "row"
+    )
+    monkeypatch.setattr(tasks, "commit_with_outcome", lambda task, rows: recorded.append(rows))
     monkeypatch.setattr(tasks, "deliver", fake_deliver)
     task = SimpleNamespace(
         request=SimpleNamespace(id="3f1c9a7e-task-id", retries=0, workflow_id="wf-1")
@@ -198,9 +200,12 @@ def test_the_task_builds_a_message_id_from_its_task_id(monkeypatch: pytest.Monke
     assert result["refused"] == [
         {"address": "carol@example.com", "code": 550, "message": "no such user"}
     ]
-    [(attempt, _)] = recorded
+    # The delivery is recorded once, handed to the result backend with the outcome.
+    [(attempt, _, wire), rows] = recorded
     assert (attempt.task_id, attempt.workflow_id, attempt.recipients) == (
         "3f1c9a7e-task-id",
         "wf-1",
         3,
     )
+    assert wire == result
+    assert rows == ["row"]

@@ -161,8 +161,8 @@ def test_a_session_the_server_dropped_is_replaced_without_losing_the_message(
     server: Server,
 ) -> None:
     deliver(a_message(), server.settings)
-    assert smtp._session is not None
-    kept = smtp._session.client.sock
+    assert smtp._local.session is not None
+    kept = smtp._local.session.client.sock
     assert kept is not None
     kept.shutdown(socket.SHUT_RDWR)  # as a server hanging up would
     deliver(a_message(subject="after the drop"), server.settings)
@@ -183,7 +183,7 @@ def test_a_failed_delivery_discards_the_session(server: Server) -> None:
     server.handler.data_reply = "451 4.3.0 try again later"
     with pytest.raises(TransientDeliveryError):
         deliver(a_message(), server.settings)
-    assert smtp._session is None
+    assert smtp._local.session is None
     server.handler.data_reply = None
     deliver(a_message(), server.settings)
     assert server.handler.sessions == 2

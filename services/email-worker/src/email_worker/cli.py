@@ -39,7 +39,7 @@ def run(extra: list[str]) -> None:
             "--concurrency",
             str(settings.worker_concurrency),
             "--pool",
-            "prefork",
+            settings.worker_pool,
             "--loglevel",
             "INFO",
             *extra,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, SecretStr
 
@@ -20,8 +21,12 @@ class Settings(PlatformSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout: float = Field(default=10.0, gt=0)
-    #: Worker processes (prefork children).
-    worker_concurrency: int = Field(default=2, ge=1)
+    #: Tasks run at once. Sending mail is waiting (on SMTP and the database), so the
+    #: default pool is threads in one process: no pipe between processes per task, one
+    #: SMTP session and one pooled connection per thread.
+    worker_concurrency: int = Field(default=8, ge=1)
+    #: Celery's execution pool: ``threads`` (default) or ``prefork``.
+    worker_pool: Literal["threads", "prefork"] = "threads"
     #: Port of the worker's Prometheus endpoint (0 or empty: none), and its address.
     metrics_port: MetricsPort = 0
     metrics_host: str = "127.0.0.1"

@@ -1,4 +1,5 @@
-"""One pooled database engine per worker process (created after the fork)."""
+"""One pooled database engine per worker process (created after a fork), shared by its
+threads: what the email worker reads itself (the reports it attaches)."""
 
 from __future__ import annotations
 
@@ -28,10 +29,11 @@ def engine() -> Engine:
     """This process's engine; a forked child builds its own instead of sharing sockets."""
     global _engine, _engine_pid
     if _engine is None or _engine_pid != os.getpid():
+        settings = get_settings()
         _engine = create_engine(
-            get_settings().sync_database_url,
+            settings.sync_database_url,
             pool_size=2,
-            max_overflow=2,
+            max_overflow=settings.worker_concurrency,
             pool_pre_ping=True,
             pool_recycle=1800,
             connect_args={"options": "-c timezone=UTC", "application_name": "email-worker"},

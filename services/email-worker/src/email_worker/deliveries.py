@@ -1,22 +1,22 @@
-"""Recording delivery attempts, and finding an email that already went out.
+"""The rows that record delivery attempts: what the email_activity report counts.
 
-Each waits for the database when it cannot be reached (:func:`email_worker.db.patiently`).
+They are not written on their own: the task hands them to the result backend, which
+writes them in the statement that stores the task's outcome
+(:meth:`contracts.results.ResultBackend.commit_with_outcome`), so an email recorded as
+sent and a task stored as succeeded are one commit, never one without the other.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Executable, func, insert, select
+from sqlalchemy import insert, literal_column
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.dml import Insert
 
 from contracts import EmailSent
-from email_worker.db import engine, patiently
 from email_worker.tables import deliveries
 
 
@@ -30,82 +30,25 @@ class Attempt:
     recipients: int
 
 
-@contextmanager
-def exclusive(task_id: str) -> Iterator[None]:
-    """Deliver ``task_id`` in one process at a time.
-
-    At-least-once publishing can queue two copies of one message, which two worker
-    processes may run at once: both would find nothing sent, and both would send. A
-    transaction-level advisory lock on the task id makes the second copy wait until the
-    first recorded its delivery (or failed), then find it.
-    """
-
-    def lock() -> Connection:
-        conn = engine().connect()
-        try:
-            conn.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(task_id, 0))))
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    conn = patiently(lock)
-    try:
-        yield
-    finally:
-        # Closing ends the transaction, which releases the lock (a lost connection did).
-        with suppress(DBAPIError):
-            conn.close()
-
-
-def already_sent(task_id: str) -> EmailSent | None:
-    """The result of this task's earlier successful delivery, if there was one."""
-
-    def read() -> Any:
-        with engine().connect() as conn:
-            return conn.execute(
-                select(deliveries.c.result).where(
-                    deliveries.c.task_id == task_id, deliveries.c.outcome == "sent"
-                )
-            ).scalar()
-
-    stored = patiently(read)
-    return None if stored is None else EmailSent.from_wire(stored)
-
-
-def record_sent(attempt: Attempt, result: EmailSent) -> None:
-    """Record a delivery the SMTP server accepted (once per task, whatever the retries)."""
-    statement = (
+def sent(attempt: Attempt, result: EmailSent, wire: dict[str, Any]) -> Insert:
+    """A delivery the SMTP server accepted (once per task, whatever the retries)."""
+    return (
         pg_insert(deliveries)
-        .values(
-            **_columns(attempt),
-            outcome="sent",
-            message_id=result.message_id,
-            result=result.to_wire(),
-        )
+        .values(**_columns(attempt), outcome="sent", message_id=result.message_id, result=wire)
         .on_conflict_do_nothing(
             index_elements=[deliveries.c.task_id],
-            index_where=deliveries.c.outcome == "sent",
-        )
-    )
-    _write(statement)
-
-
-def record_failed(attempt: Attempt, outcome: str, detail: str, code: int | None) -> None:
-    """Record a failed attempt (``deferred`` when it will be retried, else ``failed``)."""
-    _write(
-        insert(deliveries).values(
-            **_columns(attempt), outcome=outcome, detail=detail[:1000], smtp_code=code
+            # A literal: PostgreSQL matches the partial unique index by its predicate,
+            # which a bound parameter would hide.
+            index_where=deliveries.c.outcome == literal_column("'sent'"),
         )
     )
 
 
-def _write(statement: Executable) -> None:
-    def write() -> None:
-        with engine().begin() as conn:
-            conn.execute(statement)
-
-    patiently(write)
+def failed(attempt: Attempt, outcome: str, detail: str, code: int | None) -> Insert:
+    """A failed attempt (``deferred`` when it will be retried, else ``failed``)."""
+    return insert(deliveries).values(
+        **_columns(attempt), outcome=outcome, detail=detail[:1000], smtp_code=code
+    )
 
 
 def _columns(attempt: Attempt) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """Delivering a message over SMTP, and telling transient failures from permanent ones.
 
-Each worker process keeps its SMTP session open between messages (connect, EHLO,
-STARTTLS and login once, not once per email), as mail servers expect of a sender of
-many messages. A session idle for :data:`IDLE_SECONDS` is closed before it is used
+Each worker thread (or process) keeps its SMTP session open between messages (connect,
+EHLO, STARTTLS and login once, not once per email), as mail servers expect of a sender
+of many messages. A session idle for :data:`IDLE_SECONDS` is closed before it is used
 again; one the server dropped meanwhile is replaced once, at once; after any failure
 the session is discarded, so the next message starts on a clean one.
 """
@@ -13,6 +13,7 @@ import contextlib
 import os
 import smtplib
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -51,7 +52,7 @@ def _classify(code: int, text: str) -> DeliveryError:
 
 @dataclass
 class _Session:
-    """An open SMTP session, to whom and as whom, for this process only."""
+    """An open SMTP session, to whom and as whom, for this thread of this process only."""
 
     key: tuple[object, ...]
     client: smtplib.SMTP
@@ -59,7 +60,11 @@ class _Session:
     last_used: float
 
 
-_session: _Session | None = None
+class _Local(threading.local):
+    session: _Session | None = None
+
+
+_local = _Local()
 
 
 def _key(settings: Settings) -> tuple[object, ...]:
@@ -89,9 +94,8 @@ def _connect(settings: Settings) -> smtplib.SMTP:
 
 
 def close_session() -> None:
-    """Say QUIT and forget this process's session (a forked child just forgets it)."""
-    global _session
-    session, _session = _session, None
+    """Say QUIT and forget this thread's session (a forked child just forgets it)."""
+    session, _local.session = _local.session, None
     if session is not None and session.pid == os.getpid():
         with contextlib.suppress(smtplib.SMTPException, OSError):
             session.client.quit()
@@ -99,10 +103,9 @@ def close_session() -> None:
 
 
 def _session_for(settings: Settings) -> tuple[smtplib.SMTP, bool]:
-    """This process's session with the configured server, and whether it was kept."""
-    global _session
+    """This thread's session with the configured server, and whether it was kept."""
     key = _key(settings)
-    session = _session
+    session = _local.session
     if session is not None and (
         session.pid != os.getpid()
         or session.key != key
@@ -113,7 +116,7 @@ def _session_for(settings: Settings) -> tuple[smtplib.SMTP, bool]:
     if session is not None:
         return session.client, True
     client = _connect(settings)
-    _session = _Session(key, client, os.getpid(), time.monotonic())
+    _local.session = _Session(key, client, os.getpid(), time.monotonic())
     return client, False
 
 
@@ -140,8 +143,9 @@ def _send(message: EmailMessage, settings: Settings) -> dict[str, tuple[int, byt
         except BaseException:
             close_session()
             raise
-    assert _session is not None
-    _session.last_used = time.monotonic()
+    session = _local.session
+    assert session is not None
+    session.last_used = time.monotonic()
     return refused
 
 

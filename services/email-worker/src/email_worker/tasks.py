@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery, Task
+from sqlalchemy.sql.dml import Insert
 
-from contracts import EmailSent, SendEmail
+from contracts import EmailSent
 from contracts.email import SEND, RefusedRecipient
-from contracts.worker import ContractTask, backoff, parse_payload
+from contracts.worker import ContractTask, backoff, commit_with_outcome, payload_of
 from email_worker import deliveries
 from email_worker.attachments import load_attachments
 from email_worker.config import Settings
@@ -17,20 +18,21 @@ from email_worker.mime import build_message, sender_domain
 from email_worker.smtp import PermanentDeliveryError, TransientDeliveryError, deliver
 
 
+def _record(task: Task[Any, Any], row: Insert) -> None:
+    """Write ``row`` with the task's outcome, in the statement that stores it."""
+    commit_with_outcome(task, [row])
+
+
 def send_email(task: Task[Any, Any], settings: Settings, kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Deliver one email once: a redelivered task whose email went out returns that result."""
-    payload: SendEmail = parse_payload(SEND, kwargs)
+    """Deliver one email.
+
+    Runs once per task id at a time and never after it succeeded: the task's claim in the
+    result backend (:class:`contracts.worker.ContractTask`) sees to that, so a duplicate
+    message waits for the first copy, then is skipped. No transaction is open while the
+    SMTP server is talked to; the delivery is recorded with the task's result.
+    """
+    payload = payload_of(SEND, task, kwargs)
     task_id = str(task.request.id)
-    with deliveries.exclusive(task_id):
-        earlier = deliveries.already_sent(task_id)
-        if earlier is not None:
-            return earlier.to_wire()
-        return _deliver(task, settings, payload, task_id)
-
-
-def _deliver(
-    task: Task[Any, Any], settings: Settings, payload: SendEmail, task_id: str
-) -> dict[str, Any]:
     recipients = [*payload.to, *payload.cc, *payload.bcc]
     attempt = deliveries.Attempt(
         task_id=task_id,
@@ -49,7 +51,9 @@ def _deliver(
         refused = deliver(message, settings)
     except TransientDeliveryError as exc:
         final = task.request.retries >= settings.email_max_retries
-        deliveries.record_failed(attempt, "failed" if final else "deferred", str(exc), exc.code)
+        _record(
+            task, deliveries.failed(attempt, "failed" if final else "deferred", str(exc), exc.code)
+        )
         raise task.retry(
             exc=exc,
             countdown=backoff(
@@ -58,7 +62,7 @@ def _deliver(
             max_retries=settings.email_max_retries,
         ) from None
     except PermanentDeliveryError as exc:
-        deliveries.record_failed(attempt, "failed", str(exc), exc.code)
+        _record(task, deliveries.failed(attempt, "failed", str(exc), exc.code))
         raise
     result = EmailSent(
         message_id=message_id,
@@ -68,8 +72,9 @@ def _deliver(
             for address, (code, reply) in refused.items()
         ],
     )
-    deliveries.record_sent(attempt, result)
-    return result.to_wire()
+    wire = result.to_wire()
+    _record(task, deliveries.sent(attempt, result, wire))
+    return wire
 
 
 def register(app: Celery, settings: Settings) -> None:
