@@ -16,6 +16,7 @@ from api.config import get_settings
 from contracts import create_celery_app
 from contracts.celery_app import declare_topology, prepare_result_store
 from contracts.logs import configure_logging
+from contracts.metrics import prepare_multiprocess_dir, remove_multiprocess_dir
 from contracts.workflows import QUEUE
 
 
@@ -26,27 +27,41 @@ def alembic_config() -> Config:
 
 
 def migrate() -> None:
-    """Apply the API's migrations, create Celery's result tables, declare the topology."""
+    """Create Celery's result tables, apply the API's migrations (which add the result
+    table's trigger), declare the topology."""
     settings = get_settings()
-    command.upgrade(alembic_config(), "head")
     app = create_celery_app("api-migrate", settings)
     prepare_result_store(app)
+    command.upgrade(alembic_config(), "head")
     declare_topology(app)
     app.close()
     print("api: schema at head, result tables ready, broker topology declared")
 
 
 def serve() -> None:
+    """Run ``API_WORKERS`` server processes on one port.
+
+    Their metrics are added up across processes (multiprocess mode, prepared here before
+    anything imports ``prometheus_client``; the worker processes inherit it).
+    """
     settings = get_settings()
+    path, made = prepare_multiprocess_dir("api")
     configure_logging("api")
-    uvicorn.run(
-        "api.main:create_app",
-        factory=True,
-        host=settings.api_host,
-        port=settings.api_port,
-        log_config=None,
-        access_log=False,
-    )
+    try:
+        uvicorn.run(
+            "api.main:serve_app",
+            factory=True,
+            host=settings.api_host,
+            port=settings.api_port,
+            workers=settings.api_workers,
+            loop="uvloop",
+            http="httptools",
+            log_config=None,
+            access_log=False,
+        )
+    finally:
+        if made:
+            remove_multiprocess_dir(path)
 
 
 def intake(extra: list[str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 from limits import parse_many
@@ -17,17 +18,22 @@ class Settings(PlatformSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     #: Largest request body accepted; bigger ones get 413.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    #: Database connections the API keeps open (per process).
+    #: Server processes (``API_WORKERS``); default: one per core. The relay and the
+    #: status work are safe across them (and across replicas).
+    api_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    #: Database connections for requests, per process.
     db_pool_size: int = Field(default=10, ge=1)
-    #: How often the tracker copies step states from Celery's result table (seconds).
-    tracker_interval: float = Field(default=0.5, gt=0)
+    #: Database connections for background work (relay, status updates), per process.
+    db_background_pool_size: int = Field(default=3, ge=1)
     #: Calls each API key may make, in the notation of the ``limits`` library
     #: ("100/second", "20/second;1000/minute"); counted per API process.
     rate_limit: str = "100/second"
     #: How long an ``Idempotency-Key`` is remembered (hours; at least a day).
     idempotency_ttl_hours: float = Field(default=24, ge=24)
-    #: How often the relay looks for outbox entries nobody told it about (seconds).
-    relay_interval: float = Field(default=1.0, gt=0)
+    #: Log successful reads (GET, HEAD) too, one line each; other requests always are.
+    log_reads: bool = False
+    #: Seconds the broker has to confirm a batch the relay published.
+    relay_confirm_timeout: float = Field(default=10.0, gt=0)
     #: Processes of the intake worker (``api intake``), as ``WORKER_CONCURRENCY`` of workers.
     worker_concurrency: int = Field(default=2, ge=1)
 

@@ -33,11 +33,21 @@ def request_id_from(value: str | None) -> str:
     return str(uuid.uuid4())
 
 
-class RequestIdMiddleware:
-    """Binds ``request_id`` for the request, echoes it, and logs one line per request."""
+#: Methods that only read: a successful one is not logged unless ``log_reads`` is on.
+READS = frozenset({"GET", "HEAD"})
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class RequestIdMiddleware:
+    """Binds ``request_id`` for the request, echoes it, and logs one line per request.
+
+    Successful reads (``GET``/``HEAD`` answered below 400) are not logged unless
+    ``log_reads``: status reads come by the thousand a second from pollers, and a log
+    line costs one about as much as the read itself.
+    """
+
+    def __init__(self, app: ASGIApp, log_reads: bool = True) -> None:
         self.app = app
+        self.log_reads = log_reads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,13 +78,14 @@ class RequestIdMiddleware:
                 log.exception("request failed", method=scope["method"], path=scope["path"])
                 raise
             finally:
-                log.info(
-                    "request",
-                    method=scope["method"],
-                    path=scope["path"],
-                    status=status,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 1),
-                )
+                if self.log_reads or status >= 400 or scope["method"] not in READS:
+                    log.info(
+                        "request",
+                        method=scope["method"],
+                        path=scope["path"],
+                        status=status,
+                        duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                    )
 
 
 async def get_request_id(request: Request) -> str:

@@ -5,18 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
+import asyncpg
 from celery import Celery
 from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.access import keys
 from api.access.idempotency import MAX_KEY_LENGTH
 from api.access.ratelimit import RateLimiter
 from api.config import Settings
-from api.db import reading
 from api.metrics import WorkflowMetrics
 from api.workflows.relay import OutboxRelay
+from api.workflows.watchers import Watchers
 
 
 @dataclass
@@ -24,11 +24,14 @@ class Services:
     """What the app builds at start-up and the routes use."""
 
     settings: Settings
-    engine: AsyncEngine
+    #: Connections for requests.
+    pool: asyncpg.Pool
     celery: Celery
     relay: OutboxRelay
     limiter: RateLimiter
     metrics: WorkflowMetrics
+    keys: keys.KeyCache
+    watchers: Watchers
 
 
 # The dependencies that do no I/O are ``async def`` all the same: FastAPI runs a plain
@@ -57,8 +60,7 @@ async def get_caller(
     """The key's holder; 401 without a valid key, 429 past the key's rate limit."""
     if credentials is None:
         raise _unauthorized("missing API key: send 'Authorization: Bearer <key>'")
-    async with reading(services.engine) as conn:
-        caller = await keys.authenticate(conn, credentials.credentials)
+    caller = await keys.authenticate(services.pool, credentials.credentials, services.keys)
     if caller is None:
         raise _unauthorized("invalid or revoked API key")
     retry_after = services.limiter.check(str(caller.key_id))

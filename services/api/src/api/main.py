@@ -1,63 +1,140 @@
-"""The FastAPI application and what it runs beside the routes (relay, tracker)."""
+"""The FastAPI application and what it runs beside the routes.
+
+Each server process (``API_WORKERS`` of them) runs the same background work: the outbox
+relay, the notification listener (which also bids for the status leadership), the status
+updater (working only while this process leads) and the expiry of idempotency keys. All
+of it is safe across processes and replicas: relays take outbox rows with ``SKIP
+LOCKED``, and one listener at a time holds the leadership.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from uuid import UUID
 
 import anyio
+import structlog
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from api import unavailable
-from api.access import idempotency
+from api import db, unavailable
+from api.access import idempotency, keys
 from api.access.ratelimit import RateLimiter
 from api.config import Settings, get_settings
 from api.correlation import RequestIdMiddleware
-from api.db import create_engine
 from api.deps import Services
 from api.metrics import WorkflowMetrics, instrument
 from api.routes import emails, health, reports, ui, workflows
 from api.schemas import AUTH_RESPONSES
+from api.workflows.notifications import (
+    KEYS_CHANNEL,
+    OUTBOX_CHANNEL,
+    WORKFLOWS_CHANNEL,
+    Listener,
+)
 from api.workflows.relay import OutboxRelay
-from api.workflows.tracker import Tracker
+from api.workflows.updater import StatusUpdater
+from api.workflows.watchers import Watchers
 from contracts import create_celery_app, tracing
+from contracts.logs import configure_logging
+
+log = structlog.get_logger(__name__)
 
 #: Seconds between clean-ups of expired idempotency keys.
 IDEMPOTENCY_EXPIRY_INTERVAL = 600.0
 
 
+def _workflow_changed(watchers: Watchers) -> Callable[[str], None]:
+    def changed(payload: str) -> None:
+        try:
+            watchers.changed(UUID(payload))
+        except ValueError:
+            return
+
+    return changed
+
+
+def serve_app() -> FastAPI:
+    """The app as ``api serve`` runs it, in each server process (logs set up there)."""
+    configure_logging("api")
+    return create_app()
+
+
+async def _supervised(name: str, work: Callable[[], Awaitable[None]]) -> None:
+    """Run background ``work`` for as long as the app runs, starting it again after a
+    crash: a failing loop must not end the others (nor close the pools under requests)."""
+    while True:
+        try:
+            await work()
+            return
+        except Exception:
+            log.exception("background work crashed; starting it again", work=name)
+            await anyio.sleep(1)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The API; its engine, Celery app, relay and tracker live as long as the app runs."""
+    """The API; its pools, Celery app and background work live as long as the app runs."""
     settings = settings or get_settings()
     registry = CollectorRegistry()
     workflow_metrics = WorkflowMetrics(registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings)
+        pool = await db.create_pool(settings, size=settings.db_pool_size)
+        background = await db.create_pool(
+            settings, size=settings.db_background_pool_size, application_name="api-background"
+        )
         celery_app = create_celery_app("api", settings)
-        relay = OutboxRelay(engine, celery_app, settings.relay_interval)
-        tracker = Tracker(engine, settings.tracker_interval, workflow_metrics)
-        limiter = RateLimiter(settings.rate_limit)
+        relay = OutboxRelay(background, celery_app, confirm_timeout=settings.relay_confirm_timeout)
+        updater = StatusUpdater(background, workflow_metrics)
+        watchers = Watchers()
+        key_cache = keys.KeyCache()
+
+        def connected() -> None:
+            # Whatever was announced while disconnected is unknown: look again.
+            watchers.all_changed()
+            relay.notify()
+            key_cache.clear()
+
+        listener = Listener(
+            settings,
+            {
+                WORKFLOWS_CHANNEL: _workflow_changed(watchers),
+                OUTBOX_CHANNEL: lambda _payload: relay.notify(),
+                KEYS_CHANNEL: key_cache.forget,
+            },
+            on_connected=connected,
+            leadership=updater,
+        )
         app.state.services = Services(
-            settings, engine, celery_app, relay, limiter, workflow_metrics
+            settings,
+            pool,
+            celery_app,
+            relay,
+            RateLimiter(settings.rate_limit),
+            workflow_metrics,
+            key_cache,
+            watchers,
         )
         try:
-            async with anyio.create_task_group() as background:
-                background.start_soon(relay.run)
-                background.start_soon(tracker.run)
-                background.start_soon(
-                    idempotency.expire,
-                    engine,
-                    timedelta(hours=settings.idempotency_ttl_hours),
-                    IDEMPOTENCY_EXPIRY_INTERVAL,
+            async with anyio.create_task_group() as tasks:
+                keep = timedelta(hours=settings.idempotency_ttl_hours)
+                tasks.start_soon(_supervised, "relay", relay.run)
+                tasks.start_soon(_supervised, "status updater", updater.run)
+                tasks.start_soon(_supervised, "listener", listener.run)
+                tasks.start_soon(
+                    _supervised,
+                    "idempotency expiry",
+                    lambda: idempotency.expire(background, keep, IDEMPOTENCY_EXPIRY_INTERVAL),
                 )
                 yield
-                background.cancel_scope.cancel()
+                tasks.cancel_scope.cancel()
         finally:
-            await engine.dispose()
+            with anyio.move_on_after(5, shield=True):
+                await pool.close()
+                await background.close()
             await anyio.to_thread.run_sync(celery_app.close)
 
     app = FastAPI(
@@ -79,5 +156,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     # Outermost: every response, errors included, carries the request's id.
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestIdMiddleware, log_reads=settings.log_reads)
     return app

@@ -6,11 +6,10 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+import asyncpg
 
+from api.db import Executor
 from api.schemas import ReportSpec
-from api.tables import report_chunks, reports
 from contracts import GenerateReport, Lane, ReportAttachment, SendEmail
 
 
@@ -54,38 +53,49 @@ def delivery(
 
 def _view(row: Any) -> dict[str, Any]:
     return {
-        "id": str(row.id),
-        "kind": row.kind,
-        "format": row.format,
-        "period": {"start": row.period_start.isoformat(), "end": row.period_end.isoformat()},
-        "content_type": row.content_type,
-        "filename": row.filename,
-        "bytes": row.size,
-        "rows": row.rows,
-        "sha256": row.sha256,
-        "created_at": row.created_at.isoformat(),
-        "content_url": f"/v1/reports/{row.id}/content",
+        "id": str(row["id"]),
+        "kind": row["kind"],
+        "format": row["format"],
+        "period": {
+            "start": row["period_start"].isoformat(),
+            "end": row["period_end"].isoformat(),
+        },
+        "content_type": row["content_type"],
+        "filename": row["filename"],
+        "bytes": row["size"],
+        "rows": row["rows"],
+        "sha256": row["sha256"],
+        "created_at": row["created_at"].isoformat(),
+        "content_url": f"/v1/reports/{row['id']}/content",
     }
 
 
-async def find(conn: AsyncConnection, report_id: UUID, tenant: str) -> dict[str, Any] | None:
+async def find(executor: Executor, report_id: UUID, tenant: str) -> dict[str, Any] | None:
     """The stored report's metadata, when it exists and belongs to ``tenant``."""
-    row = (
-        await conn.execute(
-            select(reports).where(reports.c.id == report_id, reports.c.tenant == tenant)
-        )
-    ).first()
+    row = await executor.fetchrow(
+        "SELECT id, kind, format, period_start, period_end, content_type, filename, size,"
+        " rows, sha256, created_at FROM report_worker.reports WHERE id = $1 AND tenant = $2",
+        report_id,
+        tenant,
+    )
     return None if row is None else _view(row)
 
 
-async def content(engine: AsyncEngine, report_id: UUID) -> AsyncIterator[bytes]:
-    """The report's bytes, a stored chunk at a time."""
-    async with engine.connect() as conn:
-        chunks = await conn.stream(
-            select(report_chunks.c.data)
-            .where(report_chunks.c.report_id == report_id)
-            .order_by(report_chunks.c.seq)
-            .execution_options(yield_per=4)
+async def content(pool: asyncpg.Pool, report_id: UUID) -> AsyncIterator[bytes]:
+    """The report's bytes, a stored chunk at a time.
+
+    Each chunk is read on a connection taken from the pool for that read alone, so a
+    client that reads slowly holds no connection while it is sent what it has.
+    """
+    seq = -1
+    while True:
+        row = await pool.fetchrow(
+            "SELECT seq, data FROM report_worker.report_chunks"
+            " WHERE report_id = $1 AND seq > $2 ORDER BY seq LIMIT 1",
+            report_id,
+            seq,
         )
-        async for data in chunks.scalars():
-            yield data
+        if row is None:
+            return
+        seq = row["seq"]
+        yield row["data"]

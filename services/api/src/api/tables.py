@@ -1,31 +1,33 @@
-"""The API's tables (schema ``api``) and the read-only view of Celery's result table."""
+"""The API's tables (schema ``api``), as the migrations create them.
+
+The running API reads and writes them with plain SQL (:mod:`api.db` says why); this is
+where their columns are declared once, for Alembic and for readers.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
     Column,
-    Date,
     DateTime,
     Identity,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
-    String,
     Table,
     Text,
     Uuid,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSON, JSONB
 
 SCHEMA = "api"
 
 metadata = MetaData(schema=SCHEMA)
 
-#: One row per workflow. ``steps`` holds each step's last known state, copied from
-#: Celery's result table by the tracker, so a finished workflow reads in one query.
+#: One row per workflow. ``steps`` holds each step's last known state, derived from
+#: Celery's result table by the status updater, and ``document`` the status document
+#: rendered from it (JSON text, as served) with its ``etag``.
 workflows = Table(
     "workflows",
     metadata,
@@ -44,6 +46,8 @@ workflows = Table(
     Column("steps", JSONB, nullable=False),
     Column("result", JSONB, nullable=True),
     Column("error", JSONB, nullable=True),
+    Column("document", JSON, nullable=False),
+    Column("etag", Text, nullable=False),
 )
 Index(
     "workflows_tenant_created",
@@ -109,44 +113,3 @@ idempotency_keys = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 Index("idempotency_keys_created", idempotency_keys.c.created_at)
-
-#: Celery's result table as the workers write it (read only here; Celery creates it).
-celery_metadata = MetaData()
-taskmeta = Table(
-    "celery_taskmeta",
-    celery_metadata,
-    Column("task_id", String(155)),
-    Column("status", String(50)),
-    Column("result", LargeBinary),
-    Column("date_done", DateTime),
-    Column("date_started", DateTime(timezone=True)),
-    Column("retries", Integer),
-    Column("worker", String(155)),
-    Column("name", String(155)),
-)
-
-#: The report worker's tables (read only here: metadata and content of stored reports).
-reports_metadata = MetaData(schema="report_worker")
-reports = Table(
-    "reports",
-    reports_metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("tenant", Text),
-    Column("kind", Text),
-    Column("format", Text),
-    Column("period_start", Date),
-    Column("period_end", Date),
-    Column("content_type", Text),
-    Column("filename", Text),
-    Column("size", BigInteger),
-    Column("sha256", Text),
-    Column("rows", BigInteger),
-    Column("created_at", DateTime(timezone=True)),
-)
-report_chunks = Table(
-    "report_chunks",
-    reports_metadata,
-    Column("report_id", Uuid, primary_key=True),
-    Column("seq", Integer, primary_key=True),
-    Column("data", LargeBinary),
-)

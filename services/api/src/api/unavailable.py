@@ -7,10 +7,10 @@ should retry, not an error in the request or in the API. ``/readyz`` says the sa
 
 from __future__ import annotations
 
+import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 log = structlog.get_logger(__name__)
 
@@ -20,17 +20,15 @@ RETRY_AFTER = "2"
 def unreachable(error: BaseException) -> bool:
     """Whether ``error`` says the database cannot be reached (rather than refused a query).
 
-    asyncpg raises ``OSError`` itself when it cannot connect; SQLAlchemy wraps what the
-    server says while it shuts down or starts (SQLSTATE ``57P0x``) or when a connection
-    broke (class ``08``).
+    asyncpg raises ``OSError`` itself when it cannot connect, an ``InterfaceError`` on a
+    connection that broke, and passes on what the server says while it shuts down or
+    starts (SQLSTATE ``57P0x``) or when a connection failed (class ``08``).
     """
-    if isinstance(error, ConnectionError):
+    if isinstance(error, OSError | asyncpg.InterfaceError):
         return True
-    if not isinstance(error, DBAPIError):
+    if not isinstance(error, asyncpg.PostgresError):
         return False
-    if error.connection_invalidated or isinstance(error, OperationalError | InterfaceError):
-        return True
-    sqlstate = str(getattr(error.orig, "sqlstate", None) or "")
+    sqlstate = str(getattr(error, "sqlstate", None) or "")
     return sqlstate.startswith(("08", "57P"))
 
 
@@ -47,5 +45,6 @@ async def _answer(request: Request, error: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     """Answer 503 to requests that failed because the database could not be reached."""
-    app.add_exception_handler(ConnectionError, _answer)
-    app.add_exception_handler(DBAPIError, _answer)
+    app.add_exception_handler(OSError, _answer)
+    app.add_exception_handler(asyncpg.InterfaceError, _answer)
+    app.add_exception_handler(asyncpg.PostgresError, _answer)

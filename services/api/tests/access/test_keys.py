@@ -1,8 +1,13 @@
-"""Key format and hashing: what is stored can check a key but never give it back."""
+"""Key format, hashing and caching: what is stored can check a key but never give it
+back, and a cached key is trusted for a second at most."""
 
 from __future__ import annotations
 
 import re
+import uuid
+
+import anyio
+import pytest
 
 from api.access import keys
 
@@ -29,3 +34,39 @@ def test_tenant_names_are_plain() -> None:
         assert re.fullmatch(keys.TENANT_PATTERN, good)
     for bad in ("", "Acme", "-x", "a b", "x" * 64, "ü"):
         assert not re.fullmatch(keys.TENANT_PATTERN, bad)
+
+
+def test_a_cached_key_is_trusted_for_a_second_at_most(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [100.0]
+    monkeypatch.setattr("api.access.keys.time.monotonic", lambda: clock[0])
+    cache = keys.KeyCache()
+    caller = keys.Caller(key_id=uuid.uuid4(), tenant="acme")
+    cache.put("hash", caller)
+
+    clock[0] += 0.99
+    assert cache.get("hash") == caller
+    clock[0] += 0.02
+    assert cache.get("hash") is None, "a revocation takes effect within a second"
+
+
+def test_a_revoked_or_reconnected_cache_forgets() -> None:
+    cache = keys.KeyCache()
+    caller = keys.Caller(key_id=uuid.uuid4(), tenant="acme")
+    cache.put("one", caller)
+    cache.put("two", caller)
+    cache.forget("one")
+    assert cache.get("one") is None and cache.get("two") == caller
+    cache.clear()
+    assert cache.get("two") is None
+
+
+def test_a_key_that_cannot_be_ours_is_refused_without_a_lookup() -> None:
+    class NoDatabase:
+        async def fetchrow(self, *args: object) -> None:
+            raise AssertionError("looked up")
+
+    async def check(key: str) -> keys.Caller | None:
+        return await keys.authenticate(NoDatabase(), key)  # type: ignore[arg-type]
+
+    assert anyio.run(check, "not-a-key") is None
+    assert anyio.run(check, keys.KEY_PREFIX + "x" * 200) is None

@@ -8,9 +8,9 @@ import re
 import sys
 import uuid
 
+from api import db
 from api.access import keys
 from api.config import get_settings
-from api.db import create_engine
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,9 +43,9 @@ async def _run(args: argparse.Namespace) -> int:
         except ValueError:
             print(f"api keys: {args.key_id!r} is not a key id", file=sys.stderr)
             return 2
-    engine = create_engine(get_settings())
+    conn = await db.connect(get_settings(), "api-keys")
     try:
-        async with engine.begin() as conn:
+        async with conn.transaction():
             if args.action == "create":
                 key, record = await keys.create(conn, args.tenant, args.name)
                 print(f"created key {record.id} for tenant {record.tenant}")
@@ -60,7 +60,7 @@ async def _run(args: argparse.Namespace) -> int:
             else:
                 print(f"revoked key {key_id}")
     finally:
-        await engine.dispose()
+        await conn.close()
     return 0
 
 

@@ -16,12 +16,10 @@ from typing import Any
 from uuid import UUID
 
 import anyio
+import asyncpg
 import structlog
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from api.tables import idempotency_keys
+from api.db import Connection
 
 MAX_KEY_LENGTH = 255
 
@@ -43,7 +41,7 @@ def request_hash(path: str, body: Mapping[str, Any]) -> str:
 
 
 async def claim(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     tenant: str,
     key: str,
@@ -53,47 +51,47 @@ async def claim(
     at: datetime,
 ) -> Replay | None:
     """Record ``key`` for this request; when it was used before, what was answered then."""
-    inserted = await conn.execute(
-        insert(idempotency_keys)
-        .values(
-            tenant=tenant,
-            key=key,
-            request_hash=fingerprint,
-            workflow_id=workflow_id,
-            response=dict(response),
-            created_at=at,
-        )
-        .on_conflict_do_nothing(index_elements=["tenant", "key"])
-        .returning(idempotency_keys.c.key)
+    inserted = await conn.fetchval(
+        "INSERT INTO api.idempotency_keys (tenant, key, request_hash, workflow_id, response,"
+        " created_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6)"
+        " ON CONFLICT (tenant, key) DO NOTHING RETURNING key",
+        tenant,
+        key,
+        fingerprint,
+        workflow_id,
+        json.dumps(dict(response)),
+        at,
     )
-    if inserted.first() is not None:
+    if inserted is not None:
         return None
-    earlier = (
-        await conn.execute(
-            select(idempotency_keys.c.request_hash, idempotency_keys.c.response).where(
-                idempotency_keys.c.tenant == tenant, idempotency_keys.c.key == key
-            )
-        )
-    ).one()
-    return Replay(same_request=earlier.request_hash == fingerprint, response=earlier.response)
-
-
-async def forget_older_than(conn: AsyncConnection, keep: timedelta, now: datetime) -> int:
-    """Delete keys older than ``keep``; the number deleted."""
-    result = await conn.execute(
-        delete(idempotency_keys).where(idempotency_keys.c.created_at < now - keep)
+    earlier = await conn.fetchrow(
+        "SELECT request_hash, response FROM api.idempotency_keys WHERE tenant = $1 AND key = $2",
+        tenant,
+        key,
     )
-    return result.rowcount
+    assert earlier is not None  # it conflicted, and nothing deletes a key that young
+    return Replay(
+        same_request=earlier["request_hash"] == fingerprint,
+        response=json.loads(earlier["response"]),
+    )
 
 
-async def expire(engine: AsyncEngine, keep: timedelta, every: float) -> None:
+async def forget_older_than(pool: asyncpg.Pool, keep: timedelta, now: datetime) -> int:
+    """Delete keys older than ``keep``; the number deleted."""
+    status: str = await pool.execute(
+        "DELETE FROM api.idempotency_keys WHERE created_at < $1", now - keep
+    )
+    return int(status.rsplit(" ", 1)[-1])
+
+
+async def expire(pool: asyncpg.Pool, keep: timedelta, every: float) -> None:
     """Forget keys older than ``keep``, every ``every`` seconds, until cancelled."""
     while True:
         try:
-            async with engine.begin() as conn:
-                forgotten = await forget_older_than(conn, keep, datetime.now(UTC))
+            forgotten = await forget_older_than(pool, keep, datetime.now(UTC))
             if forgotten:
                 log.info("idempotency keys expired", count=forgotten)
-        except Exception as error:  # the database may be away; try again next round
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            # The database may be away; try again next round.
             log.warning("idempotency key expiry failed", error=repr(error))
         await anyio.sleep(every)

@@ -1,23 +1,31 @@
-"""API keys: made once, shown once, stored as a hash, each belonging to one tenant."""
+"""API keys: made once, shown once, stored as a hash, each belonging to one tenant.
+
+Each API process caches the keys it has seen for at most :data:`CACHE_SECONDS`, so a
+request is authenticated without a database round trip. A revocation reaches every
+process at once through PostgreSQL (``switchyard_keys``, sent by the revoking statement
+itself) and, should that notification be lost, within a second anyway.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from api.tables import api_keys
+from api.db import Connection, Executor
 
 #: Keys start with this, so a leaked one is recognisable (and secret scanners can match it).
 KEY_PREFIX = "swy_"
 #: Keys are at most this long; anything longer is not ours and is refused without a lookup.
 MAX_KEY_LENGTH = 128
 TENANT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+#: The longest a cached key is trusted without asking the database again.
+CACHE_SECONDS = 1.0
+#: The channel a revocation is announced on (payload: the key's hash).
+REVOKED_CHANNEL = "switchyard_keys"
 
 
 @dataclass(frozen=True)
@@ -46,9 +54,7 @@ def new_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-async def create(
-    conn: AsyncConnection, tenant: str, name: str | None = None
-) -> tuple[str, KeyRecord]:
+async def create(conn: Executor, tenant: str, name: str | None = None) -> tuple[str, KeyRecord]:
     """A new key for ``tenant``: the key itself (never stored) and its record."""
     key = new_key()
     record = KeyRecord(
@@ -60,51 +66,92 @@ async def create(
         revoked_at=None,
     )
     await conn.execute(
-        insert(api_keys).values(
-            id=record.id,
-            tenant=tenant,
-            name=name,
-            prefix=record.prefix,
-            key_hash=hash_key(key),
-            created_at=record.created_at,
-        )
+        "INSERT INTO api.api_keys (id, tenant, name, prefix, key_hash, created_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6)",
+        record.id,
+        tenant,
+        name,
+        record.prefix,
+        hash_key(key),
+        record.created_at,
     )
     return key, record
 
 
-async def listing(conn: AsyncConnection, tenant: str | None = None) -> list[KeyRecord]:
-    query = select(
-        api_keys.c.id,
-        api_keys.c.tenant,
-        api_keys.c.name,
-        api_keys.c.prefix,
-        api_keys.c.created_at,
-        api_keys.c.revoked_at,
-    ).order_by(api_keys.c.tenant, api_keys.c.created_at)
-    if tenant is not None:
-        query = query.where(api_keys.c.tenant == tenant)
-    return [KeyRecord(**row) for row in (await conn.execute(query)).mappings()]
-
-
-async def revoke(conn: AsyncConnection, key_id: uuid.UUID) -> bool:
-    """Revoke a key at once; ``False`` when there is no such key or it was revoked before."""
-    result = await conn.execute(
-        update(api_keys)
-        .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
-        .values(revoked_at=datetime.now(UTC))
+async def listing(conn: Executor, tenant: str | None = None) -> list[KeyRecord]:
+    query = "SELECT id, tenant, name, prefix, created_at, revoked_at FROM api.api_keys"
+    rows = await (
+        conn.fetch(query + " WHERE tenant = $1 ORDER BY tenant, created_at", tenant)
+        if tenant is not None
+        else conn.fetch(query + " ORDER BY tenant, created_at")
     )
-    return result.rowcount > 0
+    return [KeyRecord(**dict(row.items())) for row in rows]
 
 
-async def authenticate(conn: AsyncConnection, key: str) -> Caller | None:
+async def revoke(conn: Connection, key_id: uuid.UUID) -> bool:
+    """Revoke a key at once; ``False`` when there is no such key or it was revoked before.
+
+    The same statement tells every API process to drop the key from its cache.
+    """
+    revoked = await conn.fetchrow(
+        "UPDATE api.api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL"
+        f" RETURNING id, pg_notify('{REVOKED_CHANNEL}', key_hash)",
+        key_id,
+        datetime.now(UTC),
+    )
+    return revoked is not None
+
+
+async def lookup(conn: Executor, key_hash: str) -> Caller | None:
+    row = await conn.fetchrow(
+        "SELECT id, tenant FROM api.api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+        key_hash,
+    )
+    return None if row is None else Caller(key_id=row["id"], tenant=row["tenant"])
+
+
+def plausible(key: str) -> bool:
+    """Whether ``key`` could be one of ours (anything else is refused without a lookup)."""
+    return key.startswith(KEY_PREFIX) and len(key) <= MAX_KEY_LENGTH
+
+
+class KeyCache:
+    """Valid keys seen lately, by hash, each trusted for at most ``seconds``."""
+
+    def __init__(self, seconds: float = CACHE_SECONDS) -> None:
+        self._seconds = seconds
+        self._entries: dict[str, tuple[Caller, float]] = {}
+
+    def get(self, key_hash: str) -> Caller | None:
+        entry = self._entries.get(key_hash)
+        if entry is None:
+            return None
+        caller, expires = entry
+        if time.monotonic() >= expires:
+            del self._entries[key_hash]
+            return None
+        return caller
+
+    def put(self, key_hash: str, caller: Caller) -> None:
+        self._entries[key_hash] = (caller, time.monotonic() + self._seconds)
+
+    def forget(self, key_hash: str) -> None:
+        self._entries.pop(key_hash, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+async def authenticate(conn: Executor, key: str, cache: KeyCache | None = None) -> Caller | None:
     """The caller holding ``key``, or ``None`` when it is unknown or revoked."""
-    if not key.startswith(KEY_PREFIX) or len(key) > MAX_KEY_LENGTH:
+    if not plausible(key):
         return None
-    row = (
-        await conn.execute(
-            select(api_keys.c.id, api_keys.c.tenant).where(
-                api_keys.c.key_hash == hash_key(key), api_keys.c.revoked_at.is_(None)
-            )
-        )
-    ).first()
-    return None if row is None else Caller(key_id=row.id, tenant=row.tenant)
+    key_hash = hash_key(key)
+    if cache is not None:
+        cached = cache.get(key_hash)
+        if cached is not None:
+            return cached
+    caller = await lookup(conn, key_hash)
+    if caller is not None and cache is not None:
+        cache.put(key_hash, caller)
+    return caller

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from uuid import UUID
 
+import asyncpg
 import structlog
 from celery import Celery
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from api.db import Connection
 from api.intake import kinds
-from api.tables import workflows
 from api.workflows import service, store
 from api.workflows.status import FINAL_WORKFLOW
 from contracts import StartWorkflow, WorkflowStarted
@@ -32,25 +31,23 @@ def origin_of(schedule: str) -> str:
     return f"schedule:{schedule}"
 
 
-async def _exists(conn: AsyncConnection, workflow_id: UUID) -> bool:
-    found = await conn.scalar(select(workflows.c.id).where(workflows.c.id == workflow_id))
+async def _exists(conn: Connection, workflow_id: UUID) -> bool:
+    found = await conn.fetchval("SELECT 1 FROM api.workflows WHERE id = $1", workflow_id)
     return found is not None
 
 
-async def _unfinished_run(conn: AsyncConnection, origin: str) -> UUID | None:
+async def _unfinished_run(conn: Connection, origin: str) -> UUID | None:
     """The id of a run of this origin that has not finished, judged on its live steps.
 
-    ``finished_at`` is set by the tracker a moment after the last step ends; a run it has
-    not caught up with yet is judged the way a status read would judge it.
+    ``finished_at`` is stored by the status updater a moment after the last step ends; a
+    run it has not caught up with yet is judged on its result rows, as it will be.
     """
-    records = (
-        await conn.execute(
-            select(*store.WORKFLOW_COLUMNS)
-            .where(workflows.c.origin == origin, workflows.c.finished_at.is_(None))
-            .order_by(workflows.c.created_at)
-        )
-    ).mappings()
-    for record in list(records):
+    records = await conn.fetch(
+        f"SELECT {store.RECORD_COLUMNS} FROM api.workflows"
+        " WHERE origin = $1 AND finished_at IS NULL ORDER BY created_at",
+        origin,
+    )
+    for record in records:
         state = await service.current_state(conn, record)
         if state.status not in FINAL_WORKFLOW:
             found: UUID = record["id"]
@@ -58,7 +55,7 @@ async def _unfinished_run(conn: AsyncConnection, origin: str) -> UUID | None:
     return None
 
 
-async def start(engine: AsyncEngine, app: Celery, payload: StartWorkflow) -> WorkflowStarted:
+async def start(pool: asyncpg.Pool, app: Celery, payload: StartWorkflow) -> WorkflowStarted:
     """Store the tick's workflow and its outbox message, unless it exists or must wait.
 
     Raises :class:`kinds.InvalidRequest` when the request is not one its kind accepts.
@@ -73,8 +70,8 @@ async def start(engine: AsyncEngine, app: Celery, payload: StartWorkflow) -> Wor
     plan, request = kinds.plan_for(
         app, payload.kind, payload.request, tenant=payload.tenant, workflow_id=workflow_id
     )
-    async with engine.begin() as conn:
-        await conn.execute(select(func.pg_advisory_xact_lock(SCHEDULE_LOCK, func.hashtext(origin))))
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", SCHEDULE_LOCK, origin)
         if await _exists(conn, workflow_id):
             log.info("scheduled run already started", **context)
             return WorkflowStarted(workflow_id=workflow_id, outcome=StartOutcome.DUPLICATE)
@@ -88,6 +85,8 @@ async def start(engine: AsyncEngine, app: Celery, payload: StartWorkflow) -> Wor
             return WorkflowStarted(
                 workflow_id=workflow_id, outcome=StartOutcome.SKIPPED, unfinished=unfinished
             )
-        await store.create(conn, plan, tenant=payload.tenant, request=request, origin=origin)
+        await store.create(
+            conn, plan, tenant=payload.tenant, request=request, origin=origin, notify_relay=True
+        )
     log.info("scheduled run started", kind=plan.kind, **context)
     return WorkflowStarted(workflow_id=workflow_id, outcome=StartOutcome.STARTED)

@@ -7,17 +7,17 @@ import os
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+import asyncpg
 from celery import Celery, Task
 from celery.signals import setup_logging
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from api import db
 from api.config import Settings, get_settings
 from api.intake import starts
 from contracts import create_celery_app
 from contracts.logs import configure_logging
 from contracts.observability import instrument_worker
-from contracts.worker import ContractTask, backoff, parse_payload
+from contracts.worker import ContractTask, backoff, payload_of
 from contracts.workflows import START
 
 T = TypeVar("T")
@@ -40,26 +40,19 @@ class Runtime:
         self._settings = settings
         self._pid: int | None = None
         self._runner: asyncio.Runner | None = None
-        self._engine: AsyncEngine | None = None
+        self._pool: asyncpg.Pool | None = None
 
-    def _ensure(self) -> tuple[asyncio.Runner, AsyncEngine]:
-        if self._runner is None or self._engine is None or self._pid != os.getpid():
+    def _ensure(self) -> tuple[asyncio.Runner, asyncpg.Pool]:
+        if self._runner is None or self._pool is None or self._pid != os.getpid():
             self._runner = asyncio.Runner()
-            self._engine = create_async_engine(
-                self._settings.async_database_url,
-                pool_size=2,
-                max_overflow=0,
-                pool_pre_ping=True,
-                pool_recycle=1800,
-                connect_args={
-                    "server_settings": {"timezone": "UTC", "application_name": "api-intake"}
-                },
+            self._pool = self._runner.run(
+                db.create_pool(self._settings, size=2, application_name="api-intake")
             )
             self._pid = os.getpid()
-        return self._runner, self._engine
+        return self._runner, self._pool
 
     @property
-    def engine(self) -> AsyncEngine:
+    def pool(self) -> asyncpg.Pool:
         return self._ensure()[1]
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
@@ -70,10 +63,10 @@ def start_workflow(
     task: Task[Any, Any], app: Celery, runtime: Runtime, kwargs: dict[str, Any]
 ) -> dict[str, Any]:
     """Start the tick's workflow once; retried while the database is away."""
-    payload = parse_payload(START, kwargs)
+    payload = payload_of(START, task, kwargs)
     try:
-        return runtime.run(starts.start(runtime.engine, app, payload)).to_wire()
-    except (OperationalError, InterfaceError, OSError) as exc:
+        return runtime.run(starts.start(runtime.pool, app, payload)).to_wire()
+    except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError) as exc:
         raise task.retry(
             exc=exc,
             countdown=backoff(task.request.retries, RETRY_BACKOFF, RETRY_BACKOFF_MAX),

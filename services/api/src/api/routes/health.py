@@ -27,8 +27,7 @@ async def readyz(services: ServicesDep) -> JSONResponse:
 
     try:
         with anyio.fail_after(CHECK_TIMEOUT):
-            async with services.engine.connect() as conn:
-                await store.ping(conn)
+            await store.ping(services.pool)
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"down: {type(exc).__name__}"

@@ -93,8 +93,7 @@ async def get_report(report_id: str, services: ServicesDep, tenant: TenantDep) -
     parsed = store.parse_id(report_id)
     if parsed is None:
         raise HTTPException(404, NOT_FOUND)
-    async with services.engine.connect() as conn:
-        report = await reporting.find(conn, parsed, tenant)
+    report = await reporting.find(services.pool, parsed, tenant)
     if report is None:
         raise HTTPException(404, NOT_FOUND)
     return JSONResponse(report, headers={"ETag": f'"{report["sha256"]}"'})
@@ -112,12 +111,11 @@ async def get_report_content(
     parsed = store.parse_id(report_id)
     if parsed is None:
         raise HTTPException(404, NOT_FOUND)
-    async with services.engine.connect() as conn:
-        report = await reporting.find(conn, parsed, tenant)
+    report = await reporting.find(services.pool, parsed, tenant)
     if report is None:
         raise HTTPException(404, NOT_FOUND)
     return StreamingResponse(
-        reporting.content(services.engine, parsed),
+        reporting.content(services.pool, parsed),
         media_type=report["content_type"],
         headers={
             "Content-Disposition": f'attachment; filename="{report["filename"]}"',

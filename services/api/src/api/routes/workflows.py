@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import json
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
 
 import anyio
+import structlog
 from fastapi import APIRouter, Header, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 
@@ -12,12 +16,12 @@ from api.deps import ServicesDep, TenantDep
 from api.schemas import WorkflowDocument, WorkflowPage, WorkflowStatus
 from api.workflows import service, store
 from api.workflows.document import etag
-from api.workflows.status import FINAL_WORKFLOW
+
+log = structlog.get_logger(__name__)
 
 router = APIRouter(tags=["workflows"])
 
 MAX_WAIT = 30.0
-LONG_POLL_INTERVAL = 0.2
 #: Suggested seconds between polls of an unfinished workflow.
 RETRY_AFTER = "1"
 
@@ -29,13 +33,6 @@ def _matches(if_none_match: str | None, tag: str) -> bool:
         return False
     candidates = {c.strip().removeprefix("W/") for c in if_none_match.split(",")}
     return "*" in candidates or tag in candidates
-
-
-def _headers(document: dict[str, Any], tag: str) -> dict[str, str]:
-    headers = {"ETag": tag, "Cache-Control": "no-cache"}
-    if document["status"] not in FINAL_WORKFLOW or document["finished_at"] is None:
-        headers["Retry-After"] = RETRY_AFTER
-    return headers
 
 
 @router.get(
@@ -53,23 +50,41 @@ async def get_workflow(
     """The workflow's status document.
 
     With ``If-None-Match`` naming its current ETag the answer is 304; add ``wait=N`` to
-    hold the request up to N seconds until the document changes.
+    hold the request up to N seconds until the document changes. A held request waits
+    for this process to be told of a change (no database query while it waits), then
+    reads the document once.
     """
     parsed = store.parse_id(workflow_id)
     if parsed is None:
         raise HTTPException(404, NOT_FOUND)
+    if wait <= 0 or if_none_match is None:
+        return _answer(await _read(services, parsed, tenant), if_none_match)
     deadline = anyio.current_time() + wait
-    while True:
-        document = await service.read(services.engine, parsed, tenant)
-        if document is None:
-            raise HTTPException(404, NOT_FOUND)
-        tag = etag(document)
-        if not _matches(if_none_match, tag):
-            return JSONResponse(document, headers=_headers(document, tag))
-        remaining = deadline - anyio.current_time()
-        if remaining <= 0:
-            return Response(status_code=304, headers=_headers(document, tag))
-        await anyio.sleep(min(LONG_POLL_INTERVAL, remaining))
+    # Watching before reading: a change stored between the two is not missed.
+    with services.watchers.watch(parsed) as watch:
+        stored = await _read(services, parsed, tenant)
+        while _matches(if_none_match, stored.etag):
+            remaining = deadline - anyio.current_time()
+            if remaining <= 0 or not await watch.wait(remaining):
+                break
+            stored = await _read(services, parsed, tenant)
+    return _answer(stored, if_none_match)
+
+
+async def _read(services: ServicesDep, workflow_id: UUID, tenant: str) -> store.Stored:
+    stored = await store.read(services.pool, workflow_id, tenant)
+    if stored is None:
+        raise HTTPException(404, NOT_FOUND)
+    return stored
+
+
+def _answer(stored: store.Stored, if_none_match: str | None) -> Response:
+    headers = {"ETag": stored.etag, "Cache-Control": "no-cache"}
+    if not stored.finished:
+        headers["Retry-After"] = RETRY_AFTER
+    if _matches(if_none_match, stored.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(stored.text, media_type="application/json", headers=headers)
 
 
 @router.get("/v1/workflows", response_model=WorkflowPage)
@@ -80,7 +95,7 @@ async def list_workflows(
     status: WorkflowStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-) -> JSONResponse:
+) -> Response:
     """Workflows newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
     after = None
     if cursor is not None:
@@ -91,14 +106,13 @@ async def list_workflows(
                 422,
                 [{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}],
             ) from None
-    async with services.engine.connect() as conn:
-        records, next_cursor = await store.page(
-            conn, tenant=tenant, kind=kind, status=status, limit=limit, after=after
-        )
-        items = await service.current_documents(conn, records)
-    return JSONResponse(
-        {"items": items, "next_cursor": next_cursor.encode() if next_cursor else None}
+    documents, next_cursor = await store.page(
+        services.pool, tenant=tenant, kind=kind, status=status, limit=limit, after=after
     )
+    following = json.dumps(next_cursor.encode() if next_cursor else None)
+    # The stored documents are JSON already: joined, not decoded and encoded again.
+    body = f'{{"items":[{",".join(documents)}],"next_cursor":{following}}}'
+    return Response(body, media_type="application/json")
 
 
 @router.post(
@@ -114,12 +128,27 @@ async def cancel_workflow(
     parsed = store.parse_id(workflow_id)
     if parsed is None:
         raise HTTPException(404, NOT_FOUND)
-    outcome, document = await service.cancel(services.engine, services.celery, parsed, tenant)
+    outcome, document = await service.cancel(services.pool, services.celery, parsed, tenant)
     if outcome is service.CancelOutcome.NOT_FOUND or document is None:
         raise HTTPException(404, NOT_FOUND)
     if outcome is service.CancelOutcome.ALREADY_FINISHED:
         return JSONResponse(
             {"detail": f"workflow already {document['status']}", "workflow": document},
             status_code=409,
+        )
+    if document["finished_at"] is not None:
+        # Nothing is left to run: the status updater will not see this one finish.
+        log.info(
+            "workflow finished",
+            workflow_id=document["id"],
+            request_id=document["request_id"],
+            kind=document["kind"],
+            status=document["status"],
+        )
+        services.metrics.done(
+            document["kind"],
+            document["status"],
+            datetime.fromisoformat(document["created_at"]),
+            datetime.fromisoformat(document["finished_at"]),
         )
     return JSONResponse(document, status_code=202, headers={"ETag": etag(document)})

@@ -1,4 +1,9 @@
-"""The status document API consumers poll, and its ETag."""
+"""The status document API consumers read, as it is stored and served, and its ETag.
+
+The document is rendered once per change (by whoever changed it: the submission, the
+status updater, a cancel) and stored as JSON text; reads serve that text unchanged. Its
+ETag is a hash of that text, so equal documents have equal tags.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,13 @@ import hashlib
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from api.workflows.status import Derived, progress
+from api.db import Row
+from api.workflows.status import Derived, initial_state, progress
+
+if TYPE_CHECKING:
+    from api.workflows.plans import Plan
 
 STEP_FIELDS = (
     "name",
@@ -33,7 +42,7 @@ def public_step(step: Mapping[str, Any]) -> dict[str, Any]:
     return {name: step.get(name) for name in STEP_FIELDS}
 
 
-def build(record: Mapping[Any, Any], derived: Derived) -> dict[str, Any]:
+def build(record: Row, derived: Derived) -> dict[str, Any]:
     """The status document of a workflow ``record`` in its ``derived`` state."""
     steps = [public_step(step) for step in derived.steps]
     return {
@@ -52,9 +61,30 @@ def build(record: Mapping[Any, Any], derived: Derived) -> dict[str, Any]:
     }
 
 
+def initial(
+    plan: Plan, *, created_at: datetime, origin: str, request_id: str | None
+) -> dict[str, Any]:
+    """The document of a workflow just accepted: every step queued."""
+    record = {
+        "id": plan.workflow_id,
+        "kind": plan.kind,
+        "origin": origin,
+        "request_id": request_id,
+        "created_at": created_at,
+    }
+    return build(record, initial_state(plan.steps, created_at))
+
+
+def serialize(document: Mapping[str, Any]) -> str:
+    """The document as stored and served: compact JSON, keys in the document's order."""
+    return json.dumps(document, separators=(",", ":"))
+
+
+def etag_of(text: str) -> str:
+    """A strong ETag of a serialized document: it changes whenever the text does."""
+    return f'"{hashlib.sha256(text.encode()).hexdigest()[:32]}"'
+
+
 def etag(document: Mapping[str, Any]) -> str:
-    """A strong ETag: changes whenever anything in the document changes."""
-    digest = hashlib.sha256(
-        json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
-    ).hexdigest()
-    return f'"{digest[:32]}"'
+    """The ETag of ``document`` as :func:`serialize` writes it."""
+    return etag_of(serialize(document))

@@ -1,79 +1,46 @@
-"""Reading a workflow's current document, and cancelling it."""
+"""Cancelling a workflow, and judging one on its live result rows."""
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+import json
 from datetime import UTC
 from typing import Any
 from uuid import UUID
 
 import anyio
+import asyncpg
 import structlog
 from celery import Celery
 from celery.exceptions import OperationalError as BrokerUnreachable
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from api.db import reading
-from api.workflows import document, store
-from api.workflows.status import FINAL_WORKFLOW, Derived, derive
+from api.db import Connection, Row
+from api.workflows import store
+from api.workflows.refresh import render, state_of
+from api.workflows.status import FINAL_WORKFLOW, Derived
 
 log = structlog.get_logger(__name__)
 
 
-def stored_state(record: Mapping[Any, Any]) -> Derived:
-    """The state the tracker last saved (complete for a finished workflow)."""
+def stored_state(record: Row) -> Derived:
+    """The state last stored (complete for a finished workflow)."""
     return Derived(
         status=record["status"],
-        steps=list(record["steps"]),
+        steps=store.stored_steps(record),
         finished_at=record["finished_at"],
         updated_at=record["updated_at"],
-        result=record["result"],
-        error=record["error"],
+        result=store.loads(record["result"]),
+        error=store.loads(record["error"]),
     )
 
 
-async def current_state(conn: AsyncConnection, record: Mapping[Any, Any]) -> Derived:
-    """A finished workflow as stored; an unfinished one merged with its live result rows."""
+async def current_state(conn: Connection, record: Row) -> Derived:
+    """A finished workflow as stored; an unfinished one derived from its result rows now
+    (what the status updater is about to store, if it has not yet)."""
     if record["finished_at"] is not None:
         return stored_state(record)
-    rows = await store.task_rows(conn, (step["task_id"] for step in record["steps"]))
-    return derive(
-        shape=record["shape"],
-        stored_steps=record["steps"],
-        rows=rows,
-        created_at=record["created_at"],
-        cancelled_at=record["cancelled_at"],
-    )
-
-
-async def current_documents(conn: AsyncConnection, records: list[Any]) -> list[dict[str, Any]]:
-    """Documents for several workflows, reading all their live result rows in one query."""
-    live = [r for r in records if r["finished_at"] is None]
-    rows = await store.task_rows(conn, (s["task_id"] for r in live for s in r["steps"]))
-    documents = []
-    for record in records:
-        if record["finished_at"] is not None:
-            state = stored_state(record)
-        else:
-            state = derive(
-                shape=record["shape"],
-                stored_steps=record["steps"],
-                rows=rows,
-                created_at=record["created_at"],
-                cancelled_at=record["cancelled_at"],
-            )
-        documents.append(document.build(record, state))
-    return documents
-
-
-async def read(engine: AsyncEngine, workflow_id: UUID, tenant: str) -> dict[str, Any] | None:
-    """The workflow's status document, or ``None`` when the tenant has no such workflow."""
-    async with reading(engine) as conn:
-        record = await store.fetch(conn, workflow_id, tenant)
-        if record is None:
-            return None
-        return document.build(record, await current_state(conn, record))
+    rows = await store.task_rows(conn, (step["task_id"] for step in store.stored_steps(record)))
+    return state_of(record, rows)
 
 
 class CancelOutcome(enum.Enum):
@@ -83,35 +50,49 @@ class CancelOutcome(enum.Enum):
 
 
 async def cancel(
-    engine: AsyncEngine, celery_app: Celery, workflow_id: UUID, tenant: str
+    pool: asyncpg.Pool, celery_app: Celery, workflow_id: UUID, tenant: str
 ) -> tuple[CancelOutcome, dict[str, Any] | None]:
     """Revoke every step that has not started; the workflow becomes ``cancelled``.
 
     A step is first marked REVOKED in Celery's result table (unless a worker already
     started it), which every worker checks before running a task; the revoke broadcast
     then stops it sooner on workers that hold the message. Without a broker the
-    broadcast is skipped: the REVOKED marks alone stop every step.
+    broadcast is skipped: the REVOKED marks alone stop every step. The cancelled
+    document is stored before this returns.
     """
-    async with engine.begin() as conn:
-        record = await store.fetch(conn, workflow_id, tenant, for_update=True)
-        if record is None:
+    async with pool.acquire() as conn, conn.transaction():
+        found = await store.records(conn, [workflow_id], tenant=tenant, for_update=True)
+        if not found:
             return CancelOutcome.NOT_FOUND, None
-        state = await current_state(conn, record)
+        [record] = found
+        if record["finished_at"] is not None:
+            stored = await store.read(conn, workflow_id, tenant)
+            assert stored is not None
+            return CancelOutcome.ALREADY_FINISHED, json.loads(stored.text)
+        steps = store.stored_steps(record)
+        task_ids = [step["task_id"] for step in steps]
+        state = state_of(record, await store.task_rows(conn, task_ids))
         if state.status in FINAL_WORKFLOW:
-            return CancelOutcome.ALREADY_FINISHED, document.build(record, state)
+            return CancelOutcome.ALREADY_FINISHED, json.loads(render(record, state).text)
         waiting = [v["task_id"] for v in state.steps if v["status"] in ("queued", "retrying")]
-        revoked = await store.revoke_unstarted(conn, waiting)
+        revoked = await store.revoke_unstarted(conn, waiting, workflow_id)
         at = store.now()
         steps = [
             {**step, "cancelled": True, "cancelled_at": at.astimezone(UTC).isoformat()}
             if step["task_id"] in revoked
             else dict(step)
-            for step in record["steps"]
+            for step in steps
         ]
         await store.mark_cancelled(conn, workflow_id, steps, at)
+        cancelled = render(
+            record,
+            state_of(record, await store.task_rows(conn, task_ids), steps=steps, cancelled_at=at),
+        )
+        await store.save(conn, [cancelled])
     if revoked:
         try:
             await anyio.to_thread.run_sync(lambda: celery_app.control.revoke(sorted(revoked)))
         except (OSError, BrokerUnreachable) as exc:
             log.warning("revoke broadcast not sent; the REVOKED marks hold", error=str(exc))
-    return CancelOutcome.CANCELLED, await read(engine, workflow_id, tenant)
+    result: dict[str, Any] = json.loads(cancelled.text)
+    return CancelOutcome.CANCELLED, result

@@ -229,6 +229,13 @@ def derive(
     )
 
 
+def initial_state(steps: Sequence[Mapping[str, Any]], created_at: datetime) -> Derived:
+    """The state of a workflow that nothing has happened to yet."""
+    return derive(
+        shape="single", stored_steps=steps, rows={}, created_at=created_at, cancelled_at=None
+    )
+
+
 def _workflow_result(shape: str, views: list[dict[str, Any]]) -> Any:
     if shape == "group":
         return [view["result"] for view in views]

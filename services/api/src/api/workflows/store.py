@@ -1,76 +1,102 @@
-"""Reading and writing workflows in PostgreSQL (SQLAlchemy Core on asyncpg)."""
+"""Reading and writing workflows in PostgreSQL (asyncpg, plain SQL).
+
+Each workflow row holds the status document API consumers read, already rendered
+(``document``, JSON text kept as written) with its ``ETag``; the status updater
+(:mod:`api.workflows.updater`) renders it again whenever one of its steps changes, so a
+status read is one indexed read of that row. Steps are also kept as data (``steps``), to
+derive the next document from.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
-from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
+import asyncpg
 
-from api.tables import outbox, taskmeta, workflows
+from api.db import Connection, Executor, Row
+from api.workflows import document
 from api.workflows.plans import Plan
-from api.workflows.status import TaskRow
+from api.workflows.status import Derived, TaskRow
 
-WORKFLOW_COLUMNS = (
-    workflows.c.id,
-    workflows.c.tenant,
-    workflows.c.kind,
-    workflows.c.shape,
-    workflows.c.origin,
-    workflows.c.request_id,
-    workflows.c.status,
-    workflows.c.created_at,
-    workflows.c.updated_at,
-    workflows.c.finished_at,
-    workflows.c.cancelled_at,
-    workflows.c.steps,
-    workflows.c.result,
-    workflows.c.error,
+#: Columns a status derivation needs (``document`` and ``request`` left out).
+RECORD_COLUMNS = (
+    "id, tenant, kind, shape, origin, request_id, status, created_at, updated_at, "
+    "finished_at, cancelled_at, steps, result, error, etag"
 )
+
+#: Channel the relay listens on: an outbox row committed by another process.
+OUTBOX_CHANNEL = "switchyard_outbox"
 
 
 def now() -> datetime:
     return datetime.now(UTC)
 
 
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def loads(value: str | None) -> Any:
+    return None if value is None else json.loads(value)
+
+
+def _create_sql(notify: bool) -> str:
+    # One statement, so one round trip and one implicit transaction: the workflow and its
+    # outbox message are committed together or not at all.
+    returning = f" RETURNING pg_notify('{OUTBOX_CHANNEL}', '')" if notify else ""
+    return (
+        "WITH workflow AS ("
+        " INSERT INTO api.workflows (id, tenant, kind, shape, origin, request_id, status,"
+        " created_at, updated_at, request, steps, document, etag)"
+        " VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8::jsonb, $9::jsonb, $10::json, $11))"
+        " INSERT INTO api.outbox (workflow_id, message, created_at)"
+        f" VALUES ($1, $12::jsonb, $7){returning}"
+    )
+
+
+_CREATE = _create_sql(notify=False)
+_CREATE_AND_NOTIFY = _create_sql(notify=True)
+
+
 async def create(
-    conn: AsyncConnection,
+    executor: Executor,
     plan: Plan,
     *,
     tenant: str,
     request: Mapping[str, Any],
     origin: str = "api",
     request_id: str | None = None,
+    notify_relay: bool = False,
 ) -> datetime:
-    """Store the workflow and its outbox message in the caller's transaction."""
+    """Store the workflow (its first document included) and its outbox message.
+
+    ``notify_relay`` tells the API's relays through PostgreSQL that a message waits: a
+    process without a relay of its own (the intake worker) sets it.
+    """
     created_at = now()
-    await conn.execute(
-        insert(workflows).values(
-            id=plan.workflow_id,
-            tenant=tenant,
-            kind=plan.kind,
-            shape=plan.shape,
-            origin=origin,
-            request_id=request_id,
-            status="queued",
-            created_at=created_at,
-            updated_at=created_at,
-            request=dict(request),
-            steps=plan.steps,
-        )
-    )
-    await conn.execute(
-        insert(outbox).values(
-            workflow_id=plan.workflow_id, message=plan.canvas, created_at=created_at
-        )
+    first = document.initial(plan, created_at=created_at, origin=origin, request_id=request_id)
+    text = document.serialize(first)
+    await executor.execute(
+        _CREATE_AND_NOTIFY if notify_relay else _CREATE,
+        plan.workflow_id,
+        tenant,
+        plan.kind,
+        plan.shape,
+        origin,
+        request_id,
+        created_at,
+        dumps(dict(request)),
+        dumps(plan.steps),
+        text,
+        document.etag_of(text),
+        dumps(plan.canvas),
     )
     return created_at
 
@@ -83,45 +109,145 @@ def parse_id(value: str) -> UUID | None:
         return None
 
 
-async def fetch(
-    conn: AsyncConnection, workflow_id: UUID, tenant: str, *, for_update: bool = False
-) -> RowMapping | None:
-    query = select(*WORKFLOW_COLUMNS).where(
-        workflows.c.id == workflow_id, workflows.c.tenant == tenant
+@dataclass(frozen=True)
+class Stored:
+    """A workflow's stored document, as served."""
+
+    text: str
+    etag: str
+    finished: bool
+
+
+async def read(executor: Executor, workflow_id: UUID, tenant: str) -> Stored | None:
+    """The tenant's workflow's document: one primary-key read."""
+    row = await executor.fetchrow(
+        "SELECT document, etag, finished_at IS NOT NULL AS finished FROM api.workflows"
+        " WHERE id = $1 AND tenant = $2",
+        workflow_id,
+        tenant,
     )
+    return None if row is None else Stored(row["document"], row["etag"], row["finished"])
+
+
+async def records(
+    conn: Connection,
+    workflow_ids: Sequence[UUID],
+    *,
+    tenant: str | None = None,
+    unfinished_only: bool = False,
+    for_update: bool = False,
+) -> list[asyncpg.Record]:
+    """The rows of these workflows (their steps and state), optionally locked."""
+    query = f"SELECT {RECORD_COLUMNS} FROM api.workflows WHERE id = ANY($1::uuid[])"
+    arguments: list[Any] = [list(workflow_ids)]
+    if tenant is not None:
+        query += " AND tenant = $2"
+        arguments.append(tenant)
+    if unfinished_only:
+        query += " AND finished_at IS NULL"
     if for_update:
-        query = query.with_for_update()
-    return (await conn.execute(query)).mappings().first()
+        query += " ORDER BY id FOR UPDATE"
+    rows: list[asyncpg.Record] = await conn.fetch(query, *arguments)
+    return rows
 
 
-async def task_rows(conn: AsyncConnection, task_ids: Iterable[str]) -> dict[str, TaskRow]:
+def stored_steps(record: Row) -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = loads(record["steps"])
+    return steps
+
+
+async def task_rows(executor: Executor, task_ids: Iterable[str]) -> dict[str, TaskRow]:
     """The result rows of these tasks (missing ones have not been stored yet)."""
     ids = list(task_ids)
     if not ids:
         return {}
-    result = await conn.execute(
-        select(
-            taskmeta.c.task_id,
-            taskmeta.c.status,
-            taskmeta.c.result,
-            taskmeta.c.date_done,
-            taskmeta.c.date_started,
-            taskmeta.c.retries,
-            taskmeta.c.worker,
-        ).where(taskmeta.c.task_id.in_(ids))
+    rows = await executor.fetch(
+        "SELECT task_id, status, result, date_done, date_started, retries, worker"
+        " FROM celery_taskmeta WHERE task_id = ANY($1::text[])",
+        ids,
     )
     return {
-        row.task_id: TaskRow(
-            task_id=row.task_id,
-            state=row.status,
-            result=row.result,
-            date_done=row.date_done,
-            date_started=row.date_started,
-            retries=row.retries,
-            worker=row.worker,
+        row["task_id"]: TaskRow(
+            task_id=row["task_id"],
+            state=row["status"],
+            result=row["result"],
+            date_done=row["date_done"],
+            date_started=row["date_started"],
+            retries=row["retries"],
+            worker=row["worker"],
         )
-        for row in result
+        for row in rows
     }
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A workflow's new state and the document rendered from it."""
+
+    workflow_id: UUID
+    state: Derived
+    text: str
+    etag: str
+
+
+async def save(conn: Connection, saved: Sequence[Saved]) -> None:
+    """Store new states and documents (one statement, executed for each: a batch).
+
+    A trigger tells every API process listening that these documents changed.
+    """
+    if not saved:
+        return
+    await conn.executemany(
+        "UPDATE api.workflows SET status = $2, steps = $3::jsonb, updated_at = $4,"
+        " finished_at = $5, result = $6::jsonb, error = $7::jsonb, document = $8::json,"
+        " etag = $9 WHERE id = $1",
+        [
+            (
+                item.workflow_id,
+                item.state.status,
+                dumps(item.state.steps),
+                item.state.updated_at,
+                item.state.finished_at,
+                None if item.state.result is None else dumps(item.state.result),
+                None if item.state.error is None else dumps(item.state.error),
+                item.text,
+                item.etag,
+            )
+            for item in saved
+        ],
+    )
+
+
+async def mark_cancelled(
+    conn: Connection, workflow_id: UUID, steps: list[dict[str, Any]], at: datetime
+) -> None:
+    await conn.execute(
+        "UPDATE api.workflows SET cancelled_at = $2, steps = $3::jsonb WHERE id = $1",
+        workflow_id,
+        at,
+        dumps(steps),
+    )
+
+
+#: Marks tasks REVOKED in Celery's result table unless they already started or finished;
+#: returns the ids it marked. Workers skip a task whose stored state is REVOKED.
+_REVOKE = """
+    INSERT INTO celery_taskmeta (id, task_id, status, date_done, workflow_id)
+    SELECT nextval('task_id_sequence'), task_id, 'REVOKED', timezone('utc', now()), $2
+    FROM unnest($1::text[]) AS task_id
+    ON CONFLICT (task_id) DO UPDATE
+        SET status = 'REVOKED', date_done = excluded.date_done
+        WHERE celery_taskmeta.status IN ('PENDING', 'RECEIVED', 'RETRY')
+    RETURNING task_id
+"""
+
+
+async def revoke_unstarted(conn: Connection, task_ids: list[str], workflow_id: UUID) -> set[str]:
+    """Mark the tasks that have not started as REVOKED; return those marked."""
+    if not task_ids:
+        return set()
+    rows = await conn.fetch(_REVOKE, task_ids, str(workflow_id))
+    return {row["task_id"] for row in rows}
 
 
 @dataclass(frozen=True)
@@ -152,115 +278,90 @@ class Cursor:
 
 
 async def page(
-    conn: AsyncConnection,
+    executor: Executor,
     *,
     tenant: str,
     kind: str | None,
     status: str | None,
     limit: int,
     after: Cursor | None,
-) -> tuple[list[RowMapping], Cursor | None]:
-    """One page of workflows, newest first, and the cursor of the next page."""
-    query = select(*WORKFLOW_COLUMNS).where(workflows.c.tenant == tenant)
+) -> tuple[list[str], Cursor | None]:
+    """One page of documents, newest first, and the cursor of the next page."""
+    conditions = ["tenant = $1"]
+    arguments: list[Any] = [tenant]
     if kind is not None:
-        query = query.where(workflows.c.kind == kind)
+        arguments.append(kind)
+        conditions.append(f"kind = ${len(arguments)}")
     if status is not None:
-        query = query.where(workflows.c.status == status)
+        arguments.append(status)
+        conditions.append(f"status = ${len(arguments)}")
     if after is not None:
-        query = query.where(
-            or_(
-                workflows.c.created_at < after.created_at,
-                and_(workflows.c.created_at == after.created_at, workflows.c.id < after.id),
-            )
-        )
-    query = query.order_by(workflows.c.created_at.desc(), workflows.c.id.desc()).limit(limit + 1)
-    rows = list((await conn.execute(query)).mappings())
+        arguments.extend([after.created_at, after.id])
+        at, key = len(arguments) - 1, len(arguments)
+        conditions.append(f"(created_at < ${at} OR (created_at = ${at} AND id < ${key}))")
+    arguments.append(limit + 1)
+    rows = await executor.fetch(
+        f"SELECT id, created_at, document FROM api.workflows WHERE {' AND '.join(conditions)}"
+        f" ORDER BY created_at DESC, id DESC LIMIT ${len(arguments)}",
+        *arguments,
+    )
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = Cursor(last["created_at"], last["id"])
-    return rows, next_cursor
+        next_cursor = Cursor(rows[-1]["created_at"], rows[-1]["id"])
+    return [row["document"] for row in rows], next_cursor
 
 
-async def unfinished(
-    conn: AsyncConnection, *, after: datetime | None, limit: int
-) -> list[RowMapping]:
-    """Workflows not yet finished, oldest first (the tracker's work list)."""
-    query = select(*WORKFLOW_COLUMNS).where(workflows.c.finished_at.is_(None))
+async def unfinished_changed(
+    executor: Executor, *, after: tuple[datetime, UUID] | None, limit: int
+) -> tuple[list[UUID], tuple[datetime, UUID] | None]:
+    """Unfinished workflows, oldest first, that have a result row written since (or up
+    to a minute before, for clocks that disagree) their document was last rendered.
+
+    The reconcile pass's work list: what a missed notification may have left stale.
+    Returns the ids and where the next batch starts (``None`` at the end).
+    """
+    arguments: list[Any] = [limit]
+    position = ""
     if after is not None:
-        query = query.where(workflows.c.created_at > after)
-    # Rows being cancelled right now are skipped; the next pass picks them up.
-    query = query.order_by(workflows.c.created_at).limit(limit).with_for_update(skip_locked=True)
-    return list((await conn.execute(query)).mappings())
-
-
-@dataclass(frozen=True)
-class SavedState:
-    """A workflow's derived state, as the tracker stores it."""
-
-    workflow_id: UUID
-    status: str
-    steps: list[dict[str, Any]]
-    updated_at: datetime
-    finished_at: datetime | None
-    result: Any
-    error: Any
-
-
-async def save_states(conn: AsyncConnection, states: list[SavedState]) -> None:
-    """Store several workflows' states in one statement executed for each (a batch)."""
-    if not states:
-        return
-    await conn.execute(
-        update(workflows).where(workflows.c.id == bindparam("workflow_id")),
-        [
-            {
-                "workflow_id": state.workflow_id,
-                "status": state.status,
-                "steps": state.steps,
-                "updated_at": state.updated_at,
-                "finished_at": state.finished_at,
-                "result": state.result,
-                "error": state.error,
-            }
-            for state in states
-        ],
+        arguments.extend(after)
+        position = " AND (w.created_at > $2 OR (w.created_at = $2 AND w.id > $3))"
+    rows = await executor.fetch(
+        "SELECT w.id, w.created_at,"
+        " EXISTS (SELECT 1 FROM jsonb_array_elements(w.steps) AS step"
+        "  JOIN celery_taskmeta AS t ON t.task_id = step->>'task_id'"
+        "  WHERE t.date_done >= timezone('utc', w.updated_at) - interval '1 minute') AS changed"
+        f" FROM api.workflows AS w WHERE w.finished_at IS NULL{position}"
+        " ORDER BY w.created_at, w.id LIMIT $1",
+        *arguments,
     )
+    if not rows:
+        return [], None
+    last = rows[-1]
+    following = (last["created_at"], last["id"]) if len(rows) == limit else None
+    return [row["id"] for row in rows if row["changed"]], following
 
 
-async def mark_cancelled(
-    conn: AsyncConnection, workflow_id: UUID, steps: list[dict[str, Any]], at: datetime
-) -> None:
-    await conn.execute(
-        update(workflows)
-        .where(workflows.c.id == workflow_id)
-        .values(cancelled_at=at, status="cancelled", steps=steps, updated_at=at)
+async def unfinished_after(
+    executor: Executor, *, after: tuple[datetime, UUID] | None, limit: int
+) -> list[asyncpg.Record]:
+    """The next ``limit`` unfinished workflows after ``after`` (the sweep's window)."""
+    if after is None:
+        rows: list[asyncpg.Record] = await executor.fetch(
+            "SELECT id, created_at FROM api.workflows WHERE finished_at IS NULL"
+            " ORDER BY created_at, id LIMIT $1",
+            limit,
+        )
+        return rows
+    rows = await executor.fetch(
+        "SELECT id, created_at FROM api.workflows WHERE finished_at IS NULL"
+        " AND (created_at > $2 OR (created_at = $2 AND id > $3))"
+        " ORDER BY created_at, id LIMIT $1",
+        limit,
+        *after,
     )
+    return rows
 
 
-#: Marks tasks REVOKED in Celery's result table unless they already started or finished;
-#: returns the ids it marked. Workers skip a task whose stored state is REVOKED.
-_REVOKE = text(
-    """
-    INSERT INTO celery_taskmeta (id, task_id, status, date_done)
-    SELECT nextval('task_id_sequence'), task_id, 'REVOKED', timezone('utc', now())
-    FROM unnest(CAST(:task_ids AS text[])) AS task_id
-    ON CONFLICT (task_id) DO UPDATE
-        SET status = 'REVOKED', date_done = excluded.date_done
-        WHERE celery_taskmeta.status IN ('PENDING', 'RECEIVED', 'RETRY')
-    RETURNING task_id
-    """
-)
-
-
-async def revoke_unstarted(conn: AsyncConnection, task_ids: list[str]) -> set[str]:
-    """Mark the tasks that have not started as REVOKED; return those marked."""
-    if not task_ids:
-        return set()
-    result = await conn.execute(_REVOKE, {"task_ids": task_ids})
-    return {row[0] for row in result}
-
-
-async def ping(conn: AsyncConnection) -> None:
-    await conn.execute(select(func.now()))
+async def ping(executor: Executor) -> None:
+    await executor.fetchval("SELECT 1")

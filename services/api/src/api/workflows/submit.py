@@ -1,5 +1,5 @@
-"""Accepting a workflow: one transaction for the workflow, its outbox message and the
-``Idempotency-Key`` claim."""
+"""Accepting a workflow: the workflow, its outbox message and the ``Idempotency-Key``
+claim are committed together (one statement without a key, one transaction with one)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import structlog
 from fastapi import HTTPException
 from fastapi.responses import JSONResponse
 
+from api import db
 from api.access import idempotency
 from api.deps import Services
 from api.workflows import store
@@ -37,8 +38,17 @@ async def submit(
     """
     body = accepted_body(plan, report_ids)
     replay: idempotency.Replay | None = None
-    async with services.engine.begin() as conn:
-        if idempotency_key is not None:
+    if idempotency_key is None:
+        await store.create(
+            services.pool,
+            plan,
+            tenant=tenant,
+            request=request,
+            origin=origin,
+            request_id=request_id,
+        )
+    else:
+        async with db.transaction(services.pool) as conn:
             # On a replay the claim inserts nothing, so committing stores nothing either.
             replay = await idempotency.claim(
                 conn,
@@ -49,10 +59,15 @@ async def submit(
                 response=body,
                 at=store.now(),
             )
-        if replay is None:
-            await store.create(
-                conn, plan, tenant=tenant, request=request, origin=origin, request_id=request_id
-            )
+            if replay is None:
+                await store.create(
+                    conn,
+                    plan,
+                    tenant=tenant,
+                    request=request,
+                    origin=origin,
+                    request_id=request_id,
+                )
     if replay is not None:
         return replayed(replay)
     services.metrics.accepted(plan.kind, origin)
