@@ -59,7 +59,7 @@ lint: sync
     @uv run --frozen ruff format --check .
     @uv run --frozen mypy libs/contracts/src services/api/src services/email-worker/src services/report-worker/src services/scheduler/src tests scripts bench
 
-# Benchmark against raw Celery on a fresh vhost and database (--quick: small sizes); see bench/README.md
+# Benchmark against the tutorial stack and a ceiling, on fresh vhosts and databases (--quick: small sizes; needs wrk); see bench/README.md
 bench *args: sync
     @uv run --frozen python -m bench {{args}}
 

@@ -1,9 +1,11 @@
-"""``just bench [--quick]``: the benchmark suite, on a vhost and a database of its own.
+"""``just bench [--quick]``: the product against the tutorial stack and a ceiling, each
+stack on a vhost and a database of its own.
 
 Prints a markdown table with the machine it ran on, and writes the same figures as JSON
 under ``bench/results/``. The broker and the database servers come from ``AMQP_URL``
-and ``DATABASE_URL`` (or the flags); the suite makes a fresh vhost and a fresh database
-on them and removes both when it ends, whatever happened.
+and ``DATABASE_URL`` (or the flags); the suite makes two fresh vhosts and two fresh
+databases on them (the product's and the tutorial's) and removes all four when it ends,
+whatever happened. HTTP load comes from wrk, which must be installed.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import signal
 import sys
 import tempfile
@@ -21,7 +24,8 @@ from types import FrameType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from bench import machine, run, table
+from bench import machine, run, table, wrk
+from bench.sizes import FULL, QUICK
 from bench.system import ROOT, service_env
 from tests.support.infra import fresh_database, fresh_vhost
 
@@ -40,10 +44,19 @@ def _terminated(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
+def _allow_open_files() -> None:
+    # A thousand held long polls are a thousand sockets here and in the API, which
+    # inherits this limit; the soft limit is often 1,024.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 65_536 if hard == resource.RLIM_INFINITY else min(hard, 65_536)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
     parser.add_argument(
-        "--quick", action="store_true", help="small sizes: proves the suite works, in ~1 min"
+        "--quick", action="store_true", help="small sizes: proves the suite works, in 2-3 min"
     )
     parser.add_argument("--amqp-url", default=os.environ.get("AMQP_URL", DEFAULT_AMQP_URL))
     parser.add_argument(
@@ -52,7 +65,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--rabbitmq-management-url",
         default=os.environ.get("RABBITMQ_MANAGEMENT_URL"),
-        help="make the vhost through the management API instead of rabbitmqctl",
+        help="make the vhosts through the management API instead of rabbitmqctl",
     )
     parser.add_argument("--output", type=Path, help="the JSON file (default: bench/results/)")
     parser.add_argument("--logs", type=Path, help="keep the services' logs in this directory")
@@ -60,32 +73,47 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def bench(args: argparse.Namespace) -> dict[str, Any]:
-    sizes = run.QUICK if args.quick else run.FULL
+    sizes = QUICK if args.quick else FULL
     started = datetime.now(UTC)
     began = time.monotonic()
+    management = args.rabbitmq_management_url
     with (
-        fresh_vhost(args.amqp_url, args.rabbitmq_management_url, prefix="bench") as amqp_url,
+        fresh_vhost(args.amqp_url, management, prefix="bench") as amqp_url,
         fresh_database(args.database_url, prefix="bench") as database_url,
+        fresh_vhost(args.amqp_url, management, prefix="bench-tutorial") as tutorial_amqp_url,
+        fresh_database(args.database_url, prefix="bench_tutorial") as tutorial_database_url,
         tempfile.TemporaryDirectory(prefix="bench-logs-") as scratch,
     ):
         log_dir = args.logs or Path(scratch)
         log_dir.mkdir(parents=True, exist_ok=True)
-        say(f"vhost {urlsplit(amqp_url).path[1:]}, database {urlsplit(database_url).path[1:]}")
-        described = machine.describe(amqp_url, database_url)
-        env = service_env(amqp_url, database_url, sizes.concurrency)
-        measured = run.measure(env, sizes, log_dir, say)
-        described["load_average_at_end"] = machine.load_average()
-        infra = {
+        infra = run.Infra(
+            product_amqp_url=amqp_url,
+            product_database_url=database_url,
+            tutorial_amqp_url=tutorial_amqp_url,
+            tutorial_database_url=tutorial_database_url,
+            admin_database_url=args.database_url,
+        )
+        names = {
             "vhost": unquote(urlsplit(amqp_url).path[1:]),
             "database": urlsplit(database_url).path[1:],
+            "tutorial_vhost": unquote(urlsplit(tutorial_amqp_url).path[1:]),
+            "tutorial_database": urlsplit(tutorial_database_url).path[1:],
         }
+        say(
+            f"product: vhost {names['vhost']}, database {names['database']}; "
+            f"tutorial: vhost {names['tutorial_vhost']}, database {names['tutorial_database']}"
+        )
+        described = machine.describe(amqp_url, database_url)
+        env = service_env(amqp_url, database_url, sizes.concurrency)
+        measured = run.measure(env, infra, sizes, log_dir, say)
+        described["load_average_at_end"] = machine.load_average()
     result: dict[str, Any] = {
         "suite": "switchyard-bench",
         "quick": args.quick,
         "started_at": started.isoformat(),
         "seconds": round(time.monotonic() - began, 1),
         "machine": described,
-        "infra": infra,
+        "infra": names,
         **measured,
     }
     result["targets"] = table.targets(result["figures"])
@@ -94,6 +122,11 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
+    try:
+        wrk.require()
+    except wrk.WrkMissing as missing:
+        raise SystemExit(f"bench: {missing}") from None
+    _allow_open_files()
     signal.signal(signal.SIGTERM, _terminated)
     result = bench(args)
     output = args.output or RESULTS / (

@@ -13,12 +13,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 from celery import Celery
 
+from bench.resources import CpuMeter, PeakRss
+from bench.sizes import Sizes
 from contracts import PlatformSettings, create_celery_app
 from contracts.topology import dead_letter_exchange, domain_exchange, work_queue
+from tests.support import processes
 
 TASK = "bench.noop"
 QUEUE = work_queue("bench.noop", domain_exchange("bench"), "bench.#", dead_letter_exchange("bench"))
@@ -111,3 +115,53 @@ def measure(app: Celery, database_url: str, tasks: int, timeout: float) -> Throu
             time.sleep(0.1)
     # date_done is a naive UTC column (the engine's sessions run in UTC).
     return Throughput(tasks, (last.replace(tzinfo=UTC) - started).total_seconds())
+
+
+def run(env: dict[str, str], sizes: Sizes, log_dir: Path) -> tuple[Throughput, dict[str, float]]:
+    """The baseline's throughput; its worker's CPU milliseconds per task, and its RSS at
+    rest (a plain prefork worker's tree, for scale) and under the load."""
+    worker = processes.start(
+        "baseline-worker",
+        [
+            "celery",
+            "-A",
+            "bench.noop_worker:app",
+            "worker",
+            "--queues",
+            QUEUE.name,
+            "--concurrency",
+            str(sizes.concurrency),
+            "--pool",
+            "prefork",
+            "--hostname",
+            "bench-baseline@%h",
+            "--loglevel",
+            "INFO",
+        ],
+        env,
+        log_dir,
+    )
+    app = create_app(
+        PlatformSettings.model_validate(
+            {"amqp_url": env["AMQP_URL"], "database_url": env["DATABASE_URL"]}
+        )
+    )
+    try:
+        processes.wait_for_log(worker, "ready.")
+        with PeakRss({"worker": worker.process.pid}) as rest:
+            time.sleep(2)
+        with (
+            PeakRss({"worker": worker.process.pid}) as usage,
+            CpuMeter({"worker": worker.process.pid}) as cpu,
+        ):
+            throughput = measure(
+                app, env["DATABASE_URL"], sizes.tasks, timeout=max(120.0, sizes.tasks / 5)
+            )
+        return throughput, {
+            "worker_cpu_ms_per_task": cpu.ms_per(sizes.tasks)["worker"],
+            "worker_rss_at_rest_mb": rest.peaks_mb()["worker"],
+            "worker_rss_under_load_mb": usage.peaks_mb()["worker"],
+        }
+    finally:
+        app.close()
+        worker.stop()

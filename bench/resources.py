@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Mapping
 from types import TracebackType
 
@@ -42,19 +43,56 @@ def tree_pss(pid: int) -> int:
     return total
 
 
-def cpu_times(pid: int) -> dict[int, float]:
-    """User plus system CPU seconds of each process of the tree, by pid."""
-    seconds = {}
+def tree_cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds of the tree: every process alive now, and the children
+    each has reaped (exited pool children, PostgreSQL's short-lived backends), which the
+    kernel adds to their parent's ``children_*`` times when it collects them. A child
+    that exits between two readings thus moves from one term to the other, not away."""
+    total = 0.0
     for process in tree(pid):
         with contextlib.suppress(psutil.NoSuchProcess):
             times = process.cpu_times()
-            seconds[process.pid] = times.user + times.system
-    return seconds
+            total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
+class CpuMeter:
+    """The CPU seconds several process trees spend while the ``with`` block runs, and the
+    block's wall seconds."""
+
+    def __init__(self, pids: Mapping[str, int]) -> None:
+        self._pids = dict(pids)
+        self._before: dict[str, float] = {}
+        self._began = 0.0
+        self.seconds: dict[str, float] = dict.fromkeys(self._pids, 0.0)
+        self.wall = 0.0
+
+    def __enter__(self) -> CpuMeter:
+        self._before = {name: tree_cpu_seconds(pid) for name, pid in self._pids.items()}
+        self._began = time.monotonic()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.wall = time.monotonic() - self._began
+        for name, pid in self._pids.items():
+            self.seconds[name] = max(0.0, tree_cpu_seconds(pid) - self._before[name])
+
+    def ms_per(self, items: int) -> dict[str, float]:
+        """CPU milliseconds each tree spent per item of work done meanwhile."""
+        return {name: round(1000 * s / max(items, 1), 3) for name, s in self.seconds.items()}
+
+    def percent_of_a_core(self) -> dict[str, float]:
+        """CPU seconds over wall seconds, as a percentage of one core."""
+        return {name: round(100 * s / self.wall, 2) for name, s in self.seconds.items()}
 
 
 class PeakRss:
-    """Samples the RSS of several process trees in a thread; ``peaks`` holds the highest,
-    ``cpu_seconds`` the CPU time each tree spent meanwhile.
+    """Samples the RSS of several process trees in a thread; ``peaks`` holds the highest.
 
     Use as a context manager around the load whose peak is wanted.
     """
@@ -65,8 +103,6 @@ class PeakRss:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="peak-rss", daemon=True)
         self.peaks: dict[str, int] = dict.fromkeys(self._pids, 0)
-        self._cpu_before: dict[str, dict[int, float]] = {}
-        self.cpu_seconds: dict[str, float] = dict.fromkeys(self._pids, 0.0)
 
     def sample(self) -> None:
         for name, pid in self._pids.items():
@@ -78,7 +114,6 @@ class PeakRss:
             self._stop.wait(self._interval)
 
     def __enter__(self) -> PeakRss:
-        self._cpu_before = {name: cpu_times(pid) for name, pid in self._pids.items()}
         self.sample()
         self._thread.start()
         return self
@@ -92,14 +127,6 @@ class PeakRss:
         self._stop.set()
         self._thread.join()
         self.sample()
-        for name, pid in self._pids.items():
-            before = self._cpu_before[name]
-            after = cpu_times(pid)
-            self.cpu_seconds[name] = sum(t - before.get(p, 0.0) for p, t in after.items())
 
     def peaks_mb(self) -> dict[str, float]:
         return {name: round(value / MB, 1) for name, value in self.peaks.items()}
-
-    def cpu_ms_per(self, items: int) -> dict[str, float]:
-        """CPU milliseconds each tree spent per item of work done meanwhile."""
-        return {name: round(1000 * s / items, 2) for name, s in self.cpu_seconds.items()}

@@ -1,30 +1,38 @@
 """Loading a million rows fast: COPY into the tables the services own, in their shapes.
 
-Finished workflows are copies of one that really ran (its request, steps and result,
-with fresh ids), so a status read of a stored one does exactly what it does in
-production. Deliveries are what the email worker records, spread over a period.
+Stored workflows are copies of one that really ran: its row as COPY writes it, every
+column, with the workflow's id, its steps' task ids and its creation time replaced
+wherever they occur (the columns and the documents inside them), so a status read of a
+copy does exactly what it does in production, whatever columns the table has gained.
+Unfinished ones are that row as it was before its step started. Deliveries are what the
+email worker records, spread over a period.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import psycopg
+from psycopg import sql
 
 #: Rows per COPY write.
 CHUNK = 20_000
 
-WORKFLOW_COLUMNS = (
-    "id, tenant, kind, shape, origin, status, created_at, updated_at, finished_at, "
-    "request, steps, result"
-)
 DELIVERY_COLUMNS = (
     "task_id, workflow_id, tenant, lane, attempt, outcome, smtp_code, detail, message_id, "
     "recipients, result, attempted_at"
 )
+NULL = "\\N"
+
+#: A step's fields that say how far it got; a step not yet started has none of them.
+PROGRESS_FIELDS = ("started_at", "finished_at", "result", "error", "worker", "progress")
 
 
 class StoredIds:
@@ -37,13 +45,23 @@ class StoredIds:
         return uuid.UUID(int=self._high | number)
 
 
-def _text(value: str) -> str:
-    """A value in COPY's text format (our JSON holds no tabs or newlines)."""
-    return value.replace("\\", "\\\\")
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v"}
 
 
-def _copy(conn: psycopg.Connection, sql: str, lines: Iterator[str]) -> None:
-    with conn.cursor() as cursor, cursor.copy(sql) as copy:
+def _unescape(value: str) -> str:
+    """A value of COPY's text format as it really is."""
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), value)
+
+
+def _escape(value: str) -> str:
+    """A value in COPY's text format."""
+    return (
+        value.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
+    )
+
+
+def _copy(conn: psycopg.Connection, statement: str, lines: Iterator[str]) -> None:
+    with conn.cursor() as cursor, cursor.copy(statement) as copy:
         chunk: list[str] = []
         for line in lines:
             chunk.append(line)
@@ -54,36 +72,148 @@ def _copy(conn: psycopg.Connection, sql: str, lines: Iterator[str]) -> None:
             copy.write("".join(chunk))
 
 
-def finished_workflows(database_url: str, tenant: str, count: int, ids: StoredIds) -> None:
-    """``count`` finished email workflows of ``tenant``, copied from one that ran."""
-    with psycopg.connect(database_url) as conn:
-        template = conn.execute(
-            "SELECT id::text, created_at, finished_at, request::text, steps::text, result::text "
-            "FROM api.workflows WHERE tenant = %s AND status = 'succeeded' "
-            "AND finished_at IS NOT NULL LIMIT 1",
-            (tenant,),
-        ).fetchone()
-        if template is None:
-            raise RuntimeError("no finished workflow to copy: the product run stored none")
-        original, created, finished, request, steps, result = template
-        task_id = json.loads(steps)[0]["task_id"]
-        request, steps, result = _text(request), _text(steps), _text(result)
-        finished_at = finished.astimezone(UTC).isoformat()
+def _iso(moment: datetime) -> str:
+    # How the status document writes a time (api.workflows.document._iso).
+    return moment.astimezone(UTC).isoformat()
 
-        def lines() -> Iterator[str]:
-            for number in range(count):
-                new_task = str(uuid.uuid5(uuid.NAMESPACE_OID, f"{original}:{number}"))
-                created_at = (created - timedelta(milliseconds=number)).astimezone(UTC)
-                yield (
-                    f"{ids(number)}\t{tenant}\temail\tsingle\tapi\tsucceeded\t"
-                    f"{created_at.isoformat()}\t{finished_at}\t{finished_at}\t{request}\t"
-                    f"{steps.replace(task_id, new_task)}\t{result.replace(task_id, new_task)}\n"
+
+@dataclass
+class Template:
+    """One workflow row in COPY's text format, by column, and what identifies it."""
+
+    columns: list[str]
+    fields: list[str]
+    workflow_id: str
+    task_ids: list[str]
+    created_at: datetime
+
+    def get(self, column: str) -> str:
+        return self.fields[self.columns.index(column)]
+
+    def set(self, column: str, value: str) -> None:
+        if column in self.columns:
+            self.fields[self.columns.index(column)] = value
+
+    def json(self, column: str) -> Any:
+        return json.loads(_unescape(self.get(column)))
+
+    def set_json(self, column: str, value: Any) -> None:
+        self.set(column, _escape(json.dumps(value)))
+
+    def copies(self, count: int, ids: StoredIds) -> Iterator[str]:
+        """``count`` COPY lines: this row under fresh ids, each created a millisecond
+        before the last (the tracker and listings page by creation time)."""
+        line = "\t".join(self.fields)
+        created_column = self.columns.index("created_at")
+        updated_column = self.columns.index("updated_at")
+        unfinished = self.get("finished_at") == NULL
+        created_iso = _iso(self.created_at)
+        for number in range(count):
+            copy = line.replace(self.workflow_id, str(ids(number)))
+            for task_id in self.task_ids:
+                copy = copy.replace(
+                    task_id, str(uuid.uuid5(uuid.NAMESPACE_OID, f"{task_id}:{number}"))
                 )
+            created = self.created_at - timedelta(milliseconds=number)
+            copy = copy.replace(created_iso, _iso(created))
+            fields = copy.split("\t")
+            fields[created_column] = created.isoformat()
+            if unfinished:
+                fields[updated_column] = fields[created_column]
+            yield "\t".join(fields) + "\n"
 
-        _copy(conn, f"COPY api.workflows ({WORKFLOW_COLUMNS}) FROM STDIN", lines())
+
+def template(conn: psycopg.Connection, tenant: str) -> Template:
+    """A workflow of ``tenant`` that ran and succeeded, as COPY writes it."""
+    found = conn.execute(
+        "SELECT id::text, steps::text, created_at FROM api.workflows "
+        "WHERE tenant = %s AND status = 'succeeded' AND finished_at IS NOT NULL LIMIT 1",
+        (tenant,),
+    ).fetchone()
+    if found is None:
+        raise RuntimeError("no finished workflow to copy: the product run stored none")
+    workflow_id, steps, created_at = found
+    cursor = conn.execute("SELECT * FROM api.workflows LIMIT 0")
+    columns = [column.name for column in cursor.description or ()]
+    statement = sql.SQL("COPY (SELECT * FROM api.workflows WHERE id = {}) TO STDOUT").format(
+        sql.Literal(workflow_id)
+    )
+    with conn.cursor() as copy_cursor, copy_cursor.copy(statement) as copy:
+        line = b"".join(bytes(chunk) for chunk in copy).decode()
+    return Template(
+        columns=columns,
+        fields=line.rstrip("\n").split("\t"),
+        workflow_id=workflow_id,
+        task_ids=[step["task_id"] for step in json.loads(steps)],
+        created_at=created_at,
+    )
+
+
+def _not_started(step: dict[str, Any]) -> dict[str, Any]:
+    cleared = {name: None for name in PROGRESS_FIELDS if name in step}
+    attempts = {"attempts": 0} if "attempts" in step else {}
+    return {**step, **cleared, **attempts, "status": "queued"}
+
+
+def _queued_document(document: dict[str, Any]) -> dict[str, Any]:
+    queued = {**document, "status": "queued"}
+    for name in ("finished_at", "result", "error"):
+        if name in queued:
+            queued[name] = None
+    if "updated_at" in queued:
+        queued["updated_at"] = queued.get("created_at")
+    if isinstance(queued.get("progress"), dict):
+        queued["progress"] = {**queued["progress"], "completed": 0}
+    if isinstance(queued.get("steps"), list):
+        queued["steps"] = [_not_started(step) for step in queued["steps"]]
+    return queued
+
+
+def unfinished(finished: Template) -> Template:
+    """The row as it was when its workflow was accepted: queued, its step not started."""
+    row = Template(
+        list(finished.columns),
+        list(finished.fields),
+        finished.workflow_id,
+        finished.task_ids,
+        finished.created_at,
+    )
+    row.set("status", "queued")
+    for column in ("finished_at", "result", "error"):
+        row.set(column, NULL)
+    row.set("updated_at", row.get("created_at"))
+    row.set_json("steps", [_not_started(step) for step in row.json("steps")])
+    if "document" in row.columns and row.get("document") != NULL:
+        document = _queued_document(row.json("document"))
+        row.set_json("document", document)
+        if "etag" in row.columns and row.get("etag") != NULL:
+            digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+            quote = '"' if row.get("etag").startswith('"') else ""
+            row.set("etag", f"{quote}{digest[:32]}{quote}")
+    return row
+
+
+def _vacuum(database_url: str, table: str) -> None:
+    # After a bulk load: fresh statistics, and nothing left for autovacuum to do while
+    # the suite measures (an idle system's CPU above all).
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"VACUUM (ANALYZE) {table}")
+
+
+def workflows(
+    database_url: str,
+    tenant: str,
+    count: int,
+    ids: StoredIds,
+    shape: Callable[[Template], Template] = lambda row: row,
+) -> None:
+    """``count`` copies of a finished workflow of ``tenant`` (``shape`` makes the row
+    to copy from it: :func:`unfinished`, say)."""
+    with psycopg.connect(database_url) as conn:
+        row = shape(template(conn, tenant))
+        _copy(conn, "COPY api.workflows FROM STDIN", row.copies(count, ids))
         conn.commit()
-        conn.execute("ANALYZE api.workflows")
-        conn.commit()
+    _vacuum(database_url, "api.workflows")
 
 
 def deliveries(database_url: str, tenant: str, count: int, first: date, last: date) -> None:
@@ -128,5 +258,4 @@ def deliveries(database_url: str, tenant: str, count: int, first: date, last: da
     with psycopg.connect(database_url) as conn:
         _copy(conn, f"COPY email_worker.deliveries ({DELIVERY_COLUMNS}) FROM STDIN", lines())
         conn.commit()
-        conn.execute("ANALYZE email_worker.deliveries")
-        conn.commit()
+    _vacuum(database_url, "email_worker.deliveries")

@@ -1,5 +1,6 @@
-"""The system under test, started the way an operator starts it: migrations, an SMTP
-sink, every service by its console script, and an API key of the benchmark's tenant.
+"""The system under test, started the way an operator starts it: migrations, every
+service by its console script, and an API key of the benchmark's tenant; and the SMTP
+sink every stack of the run sends its mail to.
 
 Everything runs in the vhost and the database the suite made for itself; nothing here
 knows another one.
@@ -29,6 +30,9 @@ TENANT = "bench"
 #: Seconds every service is left alone after start-up before its memory "at rest" is read.
 SETTLE = 3.0
 
+#: API processes (the setting the API is growing; one process ignores it).
+API_WORKERS = 2
+
 
 def service_env(amqp_url: str, database_url: str, concurrency: int) -> dict[str, str]:
     """What every process of the run gets: the suite's vhost and database, and no limit
@@ -37,6 +41,7 @@ def service_env(amqp_url: str, database_url: str, concurrency: int) -> dict[str,
         "AMQP_URL": amqp_url,
         "DATABASE_URL": database_url,
         "WORKER_CONCURRENCY": str(concurrency),
+        "API_WORKERS": str(API_WORKERS),
         "RATE_LIMIT": "1000000/second",
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
@@ -81,37 +86,41 @@ class System:
 
 
 @contextmanager
+def smtp_sink(log_dir: Path) -> Iterator[dict[str, str]]:
+    """The SMTP sink as a process of its own (``tests.support.smtp_sink``): the
+    ``SMTP_HOST`` and ``SMTP_PORT`` every stack sends to."""
+    port = free_port()
+    sink = processes.start(
+        "smtp-sink",
+        [
+            Path(sys.executable).name,
+            "-m",
+            "tests.support.smtp_sink",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        {"PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"},
+        log_dir,
+    )
+    try:
+        processes.wait_for_log(sink, "listening on")
+        yield {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port)}
+    finally:
+        sink.stop()
+
+
+@contextmanager
 def running(env: Mapping[str, str], log_dir: Path) -> Iterator[System]:
-    """The SMTP sink and every service, stopped (process groups) on the way out."""
-    smtp_port = free_port()
+    """Every service (``env`` names the SMTP server too), stopped (process groups) on the
+    way out."""
     api_port = free_port()
-    env = {
-        **env,
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(smtp_port),
-        "API_HOST": "127.0.0.1",
-        "API_PORT": str(api_port),
-    }
+    env = {**env, "API_HOST": "127.0.0.1", "API_PORT": str(api_port)}
     started: list[processes.ServiceProcess] = []
     try:
-        sink = processes.start(
-            "smtp-sink",
-            [
-                Path(sys.executable).name,
-                "-m",
-                "tests.support.smtp_sink",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(smtp_port),
-            ],
-            env,
-            log_dir,
-        )
-        started.append(sink)
         services = {name: processes.start(name, [name], env, log_dir) for name in SERVICES}
         started.extend(services.values())
-        processes.wait_for_log(sink, "listening on")
         for name in ("email-worker", "report-worker"):
             processes.wait_for_log(services[name], "ready.")
         api_url = f"http://127.0.0.1:{api_port}"
