@@ -15,11 +15,10 @@ from typing import Any
 
 import psycopg
 import pytest
-import sqlalchemy as sa
 from celery import Celery, states
 
 from contracts import PlatformSettings, create_celery_app
-from contracts.results import Claim, ResultBackend
+from contracts.results import Claim, ResultBackend, Write
 
 pytestmark = pytest.mark.integration
 
@@ -171,8 +170,12 @@ def test_rows_handed_over_are_written_with_the_outcome_and_only_then(
 ) -> None:
     with psycopg.connect(migrated["DATABASE_URL"], autocommit=True) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS backend_test_rows (task_id text, note text)")
-    table = sa.table("backend_test_rows", sa.column("task_id"), sa.column("note"))
     task_id = new_id()
+
+    def note(text: str) -> Write:
+        return Write(
+            "INSERT INTO backend_test_rows (task_id, note) VALUES (%s, %s)", (task_id, text)
+        )
 
     def notes() -> list[str]:
         with psycopg.connect(migrated["DATABASE_URL"]) as conn:
@@ -182,10 +185,10 @@ def test_rows_handed_over_are_written_with_the_outcome_and_only_then(
         return [note for (note,) in rows]
 
     assert backend.claim(task_id, request(task_id)) is Claim.RUN
-    backend.commit_with_outcome(task_id, [sa.insert(table).values(task_id=task_id, note="a")])
+    backend.commit_with_outcome(task_id, [note("a")])
     backend.store_result(task_id, {"p": 1}, "PROGRESS", request=request(task_id))
     assert notes() == [], "progress is not the outcome"
-    backend.commit_with_outcome(task_id, [sa.insert(table).values(task_id=task_id, note="b")])
+    backend.commit_with_outcome(task_id, [note("b")])
     backend.store_result(task_id, {"done": True}, states.SUCCESS, request=request(task_id))
     assert notes() == ["a", "b"]
     assert row(migrated, task_id)["status"] == states.SUCCESS

@@ -200,9 +200,7 @@ def test_reading_the_queues_keeps_the_contract_bindings(app: Celery) -> None:
     assert {n: after[n] for n in work_queues} == {n: before[n] for n in work_queues}
 
 
-def test_task_events_are_off_unless_asked_for(
-    app: Celery, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_task_events_are_off_unless_asked_for(app: Celery, monkeypatch: pytest.MonkeyPatch) -> None:
     assert app.conf.worker_send_task_events is False
     assert app.conf.task_send_sent_event is False
     assert app.conf.event_serializer == "json"

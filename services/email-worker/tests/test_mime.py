@@ -16,7 +16,7 @@ import pytest
 from contracts import SendEmail
 from email_worker import deliveries, tasks
 from email_worker.config import Settings
-from email_worker.mime import Attachment, build_message, sender_domain
+from email_worker.mime import Attachment, Outgoing, build_message, plain_text, sender_domain
 
 SENDER = "Switchyard <noreply@switchyard.example>"
 MESSAGE_ID = "<task-1@switchyard.example>"
@@ -172,8 +172,18 @@ def test_the_task_builds_a_message_id_from_its_task_id(monkeypatch: pytest.Monke
     sent: list[EmailMessage] = []
     recorded: list[Any] = []
 
-    def fake_deliver(message: EmailMessage, settings: Settings) -> dict[str, tuple[int, str]]:
-        sent.append(message)
+    def fake_deliver(
+        message: EmailMessage | Outgoing, settings: Settings
+    ) -> dict[str, tuple[int, str]]:
+        assert isinstance(message, Outgoing), "a plain text email takes the direct path"
+        assert sorted(message.recipients) == [
+            "ada@example.com",
+            "bob@example.com",
+            "carol@example.com",
+        ]
+        parsed = email.message_from_bytes(message.data, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        sent.append(parsed)
         return {"carol@example.com": (550, "no such user")}
 
     monkeypatch.setattr(
@@ -209,3 +219,45 @@ def test_the_task_builds_a_message_id_from_its_task_id(monkeypatch: pytest.Monke
     )
     assert wire == result
     assert rows == ["row"]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"text": "Hello Ada"},
+        {"text": "Two lines\nand a third\n", "cc": ["bob@example.com"]},
+        {"text": ".starts with a dot\n\nblank above", "bcc": ["audit@example.com"]},
+    ],
+)
+def test_a_plain_text_email_is_written_as_the_email_package_would_send_it(
+    fields: dict[str, Any],
+) -> None:
+    p = payload(**fields)
+    direct = plain_text(p, sender=SENDER, message_id=MESSAGE_ID)
+    assert direct is not None
+    sender, recipients, received = on_the_wire(build(p))
+    assert (direct.sender, direct.recipients) == (sender, recipients)
+    written = email.message_from_bytes(direct.data, policy=email.policy.default)
+    assert isinstance(written, EmailMessage)
+    assert [(k, str(v)) for k, v in written.items() if k != "Date"] == [
+        (k, str(v)) for k, v in received.items() if k != "Date"
+    ]
+    assert written.get_content() == received.get_content()
+    assert b"\r\n" in direct.data and b"\n" not in direct.data.replace(b"\r\n", b"")
+    assert b"audit@example.com" not in direct.data
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"text": "Schöne Grüße"},
+        {"text": "x", "subject": "Grüße"},
+        {"text": "x" * 79},
+        {"text": "x", "html": "<p>x</p>"},
+        {"html": "<p>x</p>"},
+        {"text": "x", "attachments": [{"report_id": "9b2f0d4e-3f6b-4b7e-8d9a-0c1e2f3a4b5c"}]},
+        {"text": "x", "subject": "a very long subject " * 4},
+    ],
+)
+def test_anything_else_is_left_to_the_email_package(fields: dict[str, Any]) -> None:
+    assert plain_text(payload(**fields), sender=SENDER, message_id=MESSAGE_ID) is None

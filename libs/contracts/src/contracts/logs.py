@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import structlog
+
+
+def _add_process(
+    _logger: object, _method: str, event: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    # What CallsiteParameterAdder's PROCESS gives, without walking the stack for the
+    # call site first (a fifth of a log line's cost).
+    event["process"] = os.getpid()
+    return event
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
@@ -23,9 +33,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.processors.CallsiteParameterAdder(
-            {structlog.processors.CallsiteParameter.PROCESS}
-        ),
+        _add_process,
     ]
     structlog.configure(
         processors=[

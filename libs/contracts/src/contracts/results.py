@@ -32,6 +32,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, TypeVar, cast
@@ -42,10 +43,8 @@ from celery.backends.database import DatabaseBackend
 from celery.backends.database.models import TaskExtended
 from kombu.utils.encoding import ensure_bytes
 from sqlalchemy import Connection, Engine, create_engine
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.sql.dml import Insert, Update
 
 T = TypeVar("T")
 
@@ -66,6 +65,70 @@ class TaskRecord(TaskExtended):
     workflow_id = sa.Column(sa.String(64), nullable=True)
 
 
+@dataclass(frozen=True)
+class Write:
+    """A statement to run with a task's outcome: plain SQL (an INSERT or UPDATE with
+    ``%s`` placeholders) and its parameters, in order."""
+
+    sql: str
+    params: tuple[Any, ...] = ()
+
+
+#: Claiming a run: the advisory lock on the task id first (the row source waits for
+#: it), then STARTED, unless the stored state is SUCCESS or REVOKED (the WHERE sees the
+#: latest row, even one committed while this statement waited for the lock).
+_CLAIM = """
+INSERT INTO celery_taskmeta AS t (id, task_id, status, result, date_done, date_started,
+    name, worker, retries, queue, workflow_id)
+SELECT nextval('task_id_sequence'), %(task_id)s, 'STARTED', %(result)s, %(now)s, %(now)s,
+    %(name)s, %(worker)s, %(retries)s, %(queue)s, %(workflow_id)s
+FROM (SELECT pg_advisory_lock(hashtextextended(%(task_id)s, 0))) AS locked
+ON CONFLICT (task_id) DO UPDATE SET status = excluded.status, result = excluded.result,
+    date_done = excluded.date_done, worker = excluded.worker, retries = excluded.retries,
+    queue = coalesce(excluded.queue, t.queue), name = coalesce(excluded.name, t.name),
+    date_started = coalesce(t.date_started, excluded.date_started),
+    workflow_id = coalesce(excluded.workflow_id, t.workflow_id)
+WHERE t.status NOT IN ('SUCCESS', 'REVOKED')
+RETURNING t.status
+"""
+
+_CLAIM_REFUSED = (
+    "SELECT (SELECT status FROM celery_taskmeta WHERE task_id = %(task_id)s),"
+    " pg_advisory_unlock(hashtextextended(%(task_id)s, 0))"
+)
+_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended(%s, 0))"
+
+_STORE_COLUMNS = (
+    "task_id, status, result, date_done, traceback, children, name, args, kwargs, worker,"
+    " retries, queue, date_started, workflow_id"
+)
+
+#: Storing a state: never over a SUCCESS, nor a not-yet-run state over REVOKED.
+_STORE = f"""
+INSERT INTO celery_taskmeta AS t (id, {_STORE_COLUMNS})
+VALUES (nextval('task_id_sequence'), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (task_id) DO UPDATE SET status = excluded.status, result = excluded.result,
+    date_done = excluded.date_done, traceback = excluded.traceback,
+    children = excluded.children, name = excluded.name, args = excluded.args,
+    kwargs = excluded.kwargs, worker = excluded.worker, retries = excluded.retries,
+    queue = excluded.queue, date_started = coalesce(t.date_started, excluded.date_started),
+    workflow_id = coalesce(excluded.workflow_id, t.workflow_id)
+WHERE t.status <> 'SUCCESS'
+    AND NOT (t.status = 'REVOKED' AND excluded.status IN {tuple(NOT_AFTER_REVOKE)!r})
+"""
+
+#: Released by the statement that stores the state, once its row is locked: a copy
+#: waiting for the lock then blocks on that row until the commit, and sees it.
+_STORE_AND_UNLOCK = _STORE + "RETURNING pg_advisory_unlock(hashtextextended(t.task_id, 0))"
+
+
+def _with_writes(statement: str, writes: Sequence[Write]) -> str:
+    if not writes:
+        return statement
+    ctes = ", ".join(f"with_outcome_{n} AS ({write.sql})" for n, write in enumerate(writes))
+    return f"WITH {ctes} {statement}"
+
+
 #: Every backend instance (Celery makes one per thread): closing an app closes theirs.
 _BACKENDS: weakref.WeakSet[ResultBackend] = weakref.WeakSet()
 
@@ -83,10 +146,6 @@ class Claim(Enum):
     RUN = "run"  # stored STARTED: this copy runs the task
     REVOKED = "revoked"  # cancelled before it started: skip it
     SUCCEEDED = "succeeded"  # another copy already succeeded: skip it
-
-
-def _lock_key(task_id: Any) -> sa.ColumnElement[Any]:
-    return sa.func.hashtextextended(sa.cast(task_id, sa.Text), 0)
 
 
 def _run_of(task_id: str) -> tuple[str, int]:
@@ -129,7 +188,7 @@ class ResultBackend(DatabaseBackend):
         #: thread running it: two copies of one task may run in two threads at once.
         self._claimed: dict[tuple[str, int], Connection] = {}
         #: Rows to write with a run's next stored state, keyed the same way.
-        self._pending: dict[tuple[str, int], list[Insert | Update]] = {}
+        self._pending: dict[tuple[str, int], list[Write]] = {}
         super().__init__(url=url, **kwargs)
         self.task_cls = TaskRecord
         _BACKENDS.add(self)
@@ -209,50 +268,23 @@ class ResultBackend(DatabaseBackend):
         SUCCESS row. The connection (and the lock) stays with the task until its next
         final or RETRY state is stored, or :meth:`release`.
         """
-        table = TaskRecord.__table__
-        now = datetime.now(UTC)
-        meta = {
-            "status": states.STARTED,
+        params = {
+            "task_id": task_id,
             "result": ensure_bytes(
                 self.encode({"pid": os.getpid(), "hostname": getattr(request, "hostname", None)})
             ),
-            "date_done": now,
-            "date_started": now,
+            "now": datetime.now(UTC),
             "name": getattr(request, "task", None),
             "worker": getattr(request, "hostname", None),
             "retries": getattr(request, "retries", None),
             "queue": (getattr(request, "delivery_info", None) or {}).get("routing_key"),
             "workflow_id": _header(request, "workflow_id"),
         }
-        locked = sa.select(sa.func.pg_advisory_lock(_lock_key(task_id)).label("locked")).subquery()
-        source = sa.select(
-            sa.func.nextval("task_id_sequence"),
-            sa.literal(task_id, sa.String),
-            *(sa.literal(value, table.c[name].type) for name, value in meta.items()),
-        ).select_from(locked)
-        insert = pg_insert(table).from_select(["id", "task_id", *meta], source)
-        statement = insert.on_conflict_do_update(
-            index_elements=[table.c.task_id],
-            set_={
-                "status": insert.excluded.status,
-                "result": insert.excluded.result,
-                "date_done": insert.excluded.date_done,
-                "worker": insert.excluded.worker,
-                "retries": insert.excluded.retries,
-                "queue": sa.func.coalesce(insert.excluded.queue, table.c.queue),
-                "name": sa.func.coalesce(insert.excluded.name, table.c.name),
-                "date_started": sa.func.coalesce(
-                    table.c.date_started, insert.excluded.date_started
-                ),
-                "workflow_id": sa.func.coalesce(insert.excluded.workflow_id, table.c.workflow_id),
-            },
-            where=table.c.status.not_in([states.SUCCESS, states.REVOKED]),
-        ).returning(table.c.status)
 
         def run() -> tuple[Connection, bool]:
             conn = self._autocommit()
             try:
-                started = conn.execute(statement).first() is not None
+                started = conn.exec_driver_sql(_CLAIM, params).first() is not None
             except BaseException:
                 conn.close()
                 raise
@@ -264,14 +296,10 @@ class ResultBackend(DatabaseBackend):
                 self._claimed[_run_of(task_id)] = conn
             return Claim.RUN
         try:
-            found = conn.execute(
-                sa.select(table.c.status, sa.func.pg_advisory_unlock(_lock_key(task_id))).where(
-                    table.c.task_id == task_id
-                )
-            ).first()
+            found = conn.exec_driver_sql(_CLAIM_REFUSED, {"task_id": task_id}).first()
         finally:
             conn.close()
-        if found is not None and found.status == states.REVOKED:
+        if found is not None and found[0] == states.REVOKED:
             return Claim.REVOKED
         return Claim.SUCCEEDED
 
@@ -283,12 +311,12 @@ class ResultBackend(DatabaseBackend):
         if conn is None:
             return
         with contextlib.suppress(DBAPIError):
-            conn.execute(sa.select(sa.func.pg_advisory_unlock(_lock_key(task_id))))
+            conn.exec_driver_sql(_UNLOCK, (task_id,))
         with contextlib.suppress(DBAPIError):
             conn.close()
 
-    def commit_with_outcome(self, task_id: str, rows: Sequence[Insert | Update]) -> None:
-        """Write ``rows`` (INSERT or UPDATE statements) in the statement that stores
+    def commit_with_outcome(self, task_id: str, rows: Sequence[Write]) -> None:
+        """Run ``rows`` (INSERT or UPDATE statements) in the statement that stores
         ``task_id``'s next final or RETRY state, atomically with it."""
         with self._guard:
             self._pending.setdefault(_run_of(task_id), []).extend(rows)
@@ -304,7 +332,6 @@ class ResultBackend(DatabaseBackend):
         request: Any = None,
         **kwargs: Any,
     ) -> None:
-        table = TaskRecord.__table__
         meta = cast(Any, self)._get_result_meta(
             result=ensure_bytes(self.encode(result)),
             state=state,
@@ -315,42 +342,21 @@ class ResultBackend(DatabaseBackend):
         )
         now = datetime.now(UTC)
         children = meta.get("children")
-        values = {
-            "id": sa.func.nextval("task_id_sequence"),
-            "task_id": task_id,
-            "status": state,
-            "result": meta.get("result"),
-            "date_done": meta.get("date_done") or now,
-            "traceback": meta.get("traceback"),
-            "children": ensure_bytes(self.encode(children)) if children else None,
-            "name": meta.get("name"),
-            "args": meta.get("args"),
-            "kwargs": meta.get("kwargs"),
-            "worker": meta.get("worker"),
-            "retries": meta.get("retries"),
-            "queue": meta.get("queue"),
-            "date_started": now if state == states.STARTED else None,
-            "workflow_id": _header(request, "workflow_id"),
-        }
-        insert = pg_insert(table).values(**values)
-        excluded = insert.excluded
-        updated: dict[str, Any] = {
-            name: excluded[name] for name in values if name not in ("id", "task_id")
-        }
-        updated["date_started"] = sa.func.coalesce(table.c.date_started, excluded.date_started)
-        updated["workflow_id"] = sa.func.coalesce(excluded.workflow_id, table.c.workflow_id)
-        statement: Any = insert.on_conflict_do_update(
-            index_elements=[table.c.task_id],
-            set_=updated,
-            where=sa.and_(
-                table.c.status != states.SUCCESS,
-                sa.not_(
-                    sa.and_(
-                        table.c.status == states.REVOKED,
-                        excluded.status.in_(NOT_AFTER_REVOKE),
-                    )
-                ),
-            ),
+        values = (
+            task_id,
+            state,
+            meta.get("result"),
+            meta.get("date_done") or now,
+            meta.get("traceback"),
+            ensure_bytes(self.encode(children)) if children else None,
+            meta.get("name"),
+            meta.get("args"),
+            meta.get("kwargs"),
+            meta.get("worker"),
+            meta.get("retries"),
+            meta.get("queue"),
+            now if state == states.STARTED else None,
+            _header(request, "workflow_id"),
         )
         ends_run = state in RUN_ENDS
         run = _run_of(task_id)
@@ -359,17 +365,14 @@ class ResultBackend(DatabaseBackend):
             rows = self._pending.pop(run, []) if ends_run else []
             if ends_run:
                 self._claimed.pop(run, None)
-        for number, row in enumerate(rows):
-            statement = statement.add_cte(row.cte(f"with_outcome_{number}"))
-        if claimed is not None and ends_run:
-            # Released by the statement that stores the state, once its row is locked:
-            # a waiting copy then blocks on that row until the commit, and sees it.
-            statement = statement.returning(sa.func.pg_advisory_unlock(_lock_key(task_id)))
+        unlocks = claimed is not None and ends_run
+        statement = _with_writes(_STORE_AND_UNLOCK if unlocks else _STORE, rows)
+        params = (*(param for row in rows for param in row.params), *values)
         conn = claimed if claimed is not None else self._autocommit()
         try:
-            stored = conn.execute(statement)
-            if claimed is not None and ends_run and stored.first() is None:
-                conn.execute(sa.select(sa.func.pg_advisory_unlock(_lock_key(task_id))))
+            stored = conn.exec_driver_sql(statement, params)
+            if unlocks and stored.first() is None:
+                conn.exec_driver_sql(_UNLOCK, (task_id,))
         except BaseException:
             # Celery retries the write: with the same rows, and on the same claim unless
             # its connection broke (the lock went with it; the retry stores unclaimed).

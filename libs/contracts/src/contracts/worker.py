@@ -12,10 +12,9 @@ from typing import Any
 from celery import Task, signals, states
 from celery.exceptions import Ignore
 from pydantic import ValidationError
-from sqlalchemy.sql.dml import Insert, Update
 
 from contracts.base import Message, PayloadT, ResultT, TaskContract
-from contracts.results import Claim, ResultBackend
+from contracts.results import Claim, ResultBackend, Write
 
 
 class InvalidPayload(Exception):
@@ -51,7 +50,7 @@ def _release_claim(sender: Any = None, task_id: str | None = None, **_: Any) -> 
         backend.release(task_id)
 
 
-def commit_with_outcome(task: Task[Any, Any], rows: Sequence[Insert | Update]) -> None:
+def commit_with_outcome(task: Task[Any, Any], rows: Sequence[Write]) -> None:
     """Have ``rows`` written atomically with the running task's next final or RETRY state
     (:meth:`contracts.results.ResultBackend.commit_with_outcome`)."""
     backend = task.backend

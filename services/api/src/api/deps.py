@@ -65,12 +65,13 @@ async def get_caller(
         raise _unauthorized("invalid or revoked API key")
     retry_after = services.limiter.check(str(caller.key_id))
     if retry_after is not None:
-        raise HTTPException(
-            429,
-            f"rate limit of {services.settings.rate_limit} exceeded for this key",
-            headers={"Retry-After": str(retry_after)},
-        )
+        raise HTTPException(429, rate_limited(services), headers={"Retry-After": str(retry_after)})
     return caller
+
+
+def rate_limited(services: Services) -> str:
+    """What a caller past its key's rate limit is told (429)."""
+    return f"rate limit of {services.settings.rate_limit} exceeded for this key"
 
 
 async def get_tenant(caller: Annotated[keys.Caller, Depends(get_caller)]) -> str:

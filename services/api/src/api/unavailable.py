@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 log = structlog.get_logger(__name__)
 
 RETRY_AFTER = "2"
+DETAIL = "the database is unavailable; retry shortly"
 
 
 def unreachable(error: BaseException) -> bool:
@@ -37,7 +38,7 @@ async def _answer(request: Request, error: Exception) -> JSONResponse:
         raise error
     log.warning("database unreachable", path=request.url.path, error=str(error))
     return JSONResponse(
-        {"detail": "the database is unavailable; retry shortly"},
+        {"detail": DETAIL},
         status_code=503,
         headers={"Retry-After": RETRY_AFTER},
     )

@@ -1,4 +1,4 @@
-"""The per-key moving window: who is refused, and for how long."""
+"""The per-key sliding window: who is refused, and for how long."""
 
 from __future__ import annotations
 

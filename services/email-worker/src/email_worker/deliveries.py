@@ -8,16 +8,25 @@ sent and a task stored as succeeded are one commit, never one without the other.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-
-from sqlalchemy import insert, literal_column
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.sql.dml import Insert
 
 from contracts import EmailSent
-from email_worker.tables import deliveries
+from contracts.results import Write
+
+_COLUMNS = "task_id, workflow_id, tenant, lane, attempt, recipients, attempted_at, outcome"
+
+#: Once per task, whatever the retries: the partial unique index on sent deliveries.
+_SENT = (
+    f"INSERT INTO email_worker.deliveries ({_COLUMNS}, message_id, result)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, 'sent', %s, %s::jsonb)"
+    " ON CONFLICT (task_id) WHERE outcome = 'sent' DO NOTHING"
+)
+_FAILED = (
+    f"INSERT INTO email_worker.deliveries ({_COLUMNS}, detail, smtp_code)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
 
 
 @dataclass(frozen=True)
@@ -29,35 +38,23 @@ class Attempt:
     attempt: int
     recipients: int
 
-
-def sent(attempt: Attempt, result: EmailSent, wire: dict[str, Any]) -> Insert:
-    """A delivery the SMTP server accepted (once per task, whatever the retries)."""
-    return (
-        pg_insert(deliveries)
-        .values(**_columns(attempt), outcome="sent", message_id=result.message_id, result=wire)
-        .on_conflict_do_nothing(
-            index_elements=[deliveries.c.task_id],
-            # A literal: PostgreSQL matches the partial unique index by its predicate,
-            # which a bound parameter would hide.
-            index_where=deliveries.c.outcome == literal_column("'sent'"),
+    def columns(self) -> tuple[object, ...]:
+        return (
+            self.task_id,
+            self.workflow_id,
+            self.tenant,
+            self.lane,
+            self.attempt,
+            self.recipients,
+            datetime.now(UTC),
         )
-    )
 
 
-def failed(attempt: Attempt, outcome: str, detail: str, code: int | None) -> Insert:
+def sent(attempt: Attempt, result: EmailSent, wire: dict[str, object]) -> Write:
+    """A delivery the SMTP server accepted (once per task, whatever the retries)."""
+    return Write(_SENT, (*attempt.columns(), result.message_id, json.dumps(wire)))
+
+
+def failed(attempt: Attempt, outcome: str, detail: str, code: int | None) -> Write:
     """A failed attempt (``deferred`` when it will be retried, else ``failed``)."""
-    return insert(deliveries).values(
-        **_columns(attempt), outcome=outcome, detail=detail[:1000], smtp_code=code
-    )
-
-
-def _columns(attempt: Attempt) -> dict[str, Any]:
-    return {
-        "task_id": attempt.task_id,
-        "workflow_id": attempt.workflow_id,
-        "tenant": attempt.tenant,
-        "lane": attempt.lane,
-        "attempt": attempt.attempt,
-        "recipients": attempt.recipients,
-        "attempted_at": datetime.now(UTC),
-    }
+    return Write(_FAILED, (*attempt.columns(), outcome, detail[:1000], code))

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 from email_worker.config import Settings
+from email_worker.mime import Outgoing
 
 #: Seconds a kept session may sit idle; servers commonly hang up after a minute or more.
 IDLE_SECONDS = 30.0
@@ -129,17 +130,25 @@ def _dropped(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
 
 
-def _send(message: EmailMessage, settings: Settings) -> dict[str, tuple[int, bytes]]:
+def _transmit(
+    client: smtplib.SMTP, message: EmailMessage | Outgoing
+) -> dict[str, tuple[int, bytes]]:
+    if isinstance(message, Outgoing):
+        return client.sendmail(message.sender, message.recipients, message.data)
+    return client.send_message(message)
+
+
+def _send(message: EmailMessage | Outgoing, settings: Settings) -> dict[str, tuple[int, bytes]]:
     client, kept = _session_for(settings)
     try:
-        refused = client.send_message(message)
+        refused = _transmit(client, message)
     except BaseException as exc:
         close_session()
         if not (kept and _dropped(exc)):
             raise
         client, _ = _session_for(settings)
         try:
-            refused = client.send_message(message)
+            refused = _transmit(client, message)
         except BaseException:
             close_session()
             raise
@@ -149,7 +158,7 @@ def _send(message: EmailMessage, settings: Settings) -> dict[str, tuple[int, byt
     return refused
 
 
-def deliver(message: EmailMessage, settings: Settings) -> dict[str, tuple[int, str]]:
+def deliver(message: EmailMessage | Outgoing, settings: Settings) -> dict[str, tuple[int, str]]:
     """Send ``message``; return the recipients the server refused (code, reply).
 
     Raises :class:`TransientDeliveryError` or :class:`PermanentDeliveryError`.

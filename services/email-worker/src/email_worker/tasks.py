@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+from email.message import EmailMessage
 from typing import Any
 
 from celery import Celery, Task
-from sqlalchemy.sql.dml import Insert
 
 from contracts import EmailSent
 from contracts.email import SEND, RefusedRecipient
+from contracts.results import Write
 from contracts.worker import ContractTask, backoff, commit_with_outcome, payload_of
 from email_worker import deliveries
 from email_worker.attachments import load_attachments
 from email_worker.config import Settings
 from email_worker.db import patiently
-from email_worker.mime import build_message, sender_domain
+from email_worker.mime import Outgoing, build_message, plain_text, sender_domain
 from email_worker.smtp import PermanentDeliveryError, TransientDeliveryError, deliver
 
 
-def _record(task: Task[Any, Any], row: Insert) -> None:
+def _record(task: Task[Any, Any], row: Write) -> None:
     """Write ``row`` with the task's outcome, in the statement that stores it."""
     commit_with_outcome(task, [row])
 
@@ -43,10 +44,16 @@ def send_email(task: Task[Any, Any], settings: Settings, kwargs: dict[str, Any])
         recipients=len(recipients),
     )
     message_id = f"<{task_id}@{sender_domain(settings.smtp_from)}>"
-    attachments = patiently(lambda: load_attachments(payload, settings.email_max_attachment_bytes))
-    message = build_message(
-        payload, sender=settings.smtp_from, message_id=message_id, attachments=attachments
+    message: EmailMessage | Outgoing | None = plain_text(
+        payload, sender=settings.smtp_from, message_id=message_id
     )
+    if message is None:
+        attachments = patiently(
+            lambda: load_attachments(payload, settings.email_max_attachment_bytes)
+        )
+        message = build_message(
+            payload, sender=settings.smtp_from, message_id=message_id, attachments=attachments
+        )
     try:
         refused = deliver(message, settings)
     except TransientDeliveryError as exc:

@@ -29,7 +29,9 @@ async def send_email(
     idempotency_key: IdempotencyKeyDep = None,
 ) -> JSONResponse:
     """Accept an email for delivery; poll ``status_url`` for its workflow."""
-    payload = SendEmail(**body.model_dump(), tenant=tenant)
+    # The body is validated already (and the signature validates the payload strictly
+    # once more, as it goes on the wire): no third pass over the addresses here.
+    payload = SendEmail.model_construct(**dict(body), attachments=[], tenant=tenant)
     plan = plans.single(services.celery, "email", payload, request_id)
     return await submit(
         services,

@@ -5,34 +5,21 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Annotated
-from uuid import UUID
 
-import anyio
 import structlog
 from fastapi import APIRouter, Header, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 
 from api.deps import ServicesDep, TenantDep
 from api.schemas import WorkflowDocument, WorkflowPage, WorkflowStatus
-from api.workflows import service, store
+from api.workflows import reading, service, store
 from api.workflows.document import etag
 
 log = structlog.get_logger(__name__)
 
 router = APIRouter(tags=["workflows"])
 
-MAX_WAIT = 30.0
-#: Suggested seconds between polls of an unfinished workflow.
-RETRY_AFTER = "1"
-
-NOT_FOUND = "workflow not found"
-
-
-def _matches(if_none_match: str | None, tag: str) -> bool:
-    if if_none_match is None:
-        return False
-    candidates = {c.strip().removeprefix("W/") for c in if_none_match.split(",")}
-    return "*" in candidates or tag in candidates
+NOT_FOUND = reading.NOT_FOUND
 
 
 @router.get(
@@ -44,7 +31,7 @@ async def get_workflow(
     workflow_id: str,
     services: ServicesDep,
     tenant: TenantDep,
-    wait: Annotated[float, Query(ge=0, le=MAX_WAIT, description="long poll, seconds")] = 0,
+    wait: Annotated[float, Query(ge=0, le=reading.MAX_WAIT, description="long poll, seconds")] = 0,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The workflow's status document.
@@ -55,36 +42,21 @@ async def get_workflow(
     reads the document once.
     """
     parsed = store.parse_id(workflow_id)
-    if parsed is None:
+    answer = None
+    if parsed is not None:
+        answer = await reading.answer(
+            services.pool,
+            services.watchers,
+            parsed,
+            tenant,
+            wait=wait,
+            if_none_match=if_none_match,
+        )
+    if answer is None:
         raise HTTPException(404, NOT_FOUND)
-    if wait <= 0 or if_none_match is None:
-        return _answer(await _read(services, parsed, tenant), if_none_match)
-    deadline = anyio.current_time() + wait
-    # Watching before reading: a change stored between the two is not missed.
-    with services.watchers.watch(parsed) as watch:
-        stored = await _read(services, parsed, tenant)
-        while _matches(if_none_match, stored.etag):
-            remaining = deadline - anyio.current_time()
-            if remaining <= 0 or not await watch.wait(remaining):
-                break
-            stored = await _read(services, parsed, tenant)
-    return _answer(stored, if_none_match)
-
-
-async def _read(services: ServicesDep, workflow_id: UUID, tenant: str) -> store.Stored:
-    stored = await store.read(services.pool, workflow_id, tenant)
-    if stored is None:
-        raise HTTPException(404, NOT_FOUND)
-    return stored
-
-
-def _answer(stored: store.Stored, if_none_match: str | None) -> Response:
-    headers = {"ETag": stored.etag, "Cache-Control": "no-cache"}
-    if not stored.finished:
-        headers["Retry-After"] = RETRY_AFTER
-    if _matches(if_none_match, stored.etag):
-        return Response(status_code=304, headers=headers)
-    return Response(stored.text, media_type="application/json", headers=headers)
+    if answer.body is None:
+        return Response(status_code=answer.status, headers=answer.headers)
+    return Response(answer.body, media_type="application/json", headers=answer.headers)
 
 
 @router.get("/v1/workflows", response_model=WorkflowPage)

@@ -137,16 +137,27 @@ async def records(
     unfinished_only: bool = False,
     for_update: bool = False,
 ) -> list[asyncpg.Record]:
-    """The rows of these workflows (their steps and state), optionally locked."""
-    query = f"SELECT {RECORD_COLUMNS} FROM api.workflows WHERE id = ANY($1::uuid[])"
+    """The rows of these workflows (their steps and state), optionally locked.
+
+    A join with the ids, so that each is a primary-key lookup whatever the planner
+    thinks of the table (``id = ANY(...) AND finished_at IS NULL`` can pick the index of
+    unfinished workflows and read them all).
+    """
+    query = (
+        f"SELECT {', '.join(f'w.{column}' for column in RECORD_COLUMNS.split(', '))}"
+        " FROM unnest($1::uuid[]) AS wanted(id) JOIN api.workflows AS w ON w.id = wanted.id"
+    )
     arguments: list[Any] = [list(workflow_ids)]
+    conditions = []
     if tenant is not None:
-        query += " AND tenant = $2"
         arguments.append(tenant)
+        conditions.append("w.tenant = $2")
     if unfinished_only:
-        query += " AND finished_at IS NULL"
+        conditions.append("w.finished_at IS NULL")
+    if conditions:
+        query += " WHERE " + " AND ".join(conditions)
     if for_update:
-        query += " ORDER BY id FOR UPDATE"
+        query += " ORDER BY w.id FOR UPDATE OF w"
     rows: list[asyncpg.Record] = await conn.fetch(query, *arguments)
     return rows
 
@@ -162,8 +173,9 @@ async def task_rows(executor: Executor, task_ids: Iterable[str]) -> dict[str, Ta
     if not ids:
         return {}
     rows = await executor.fetch(
-        "SELECT task_id, status, result, date_done, date_started, retries, worker"
-        " FROM celery_taskmeta WHERE task_id = ANY($1::text[])",
+        "SELECT t.task_id, t.status, t.result, t.date_done, t.date_started, t.retries, t.worker"
+        " FROM unnest($1::text[]) AS wanted(task_id)"
+        " JOIN celery_taskmeta AS t ON t.task_id = wanted.task_id",
         ids,
     )
     return {
