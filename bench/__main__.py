@@ -104,7 +104,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             f"tutorial: vhost {names['tutorial_vhost']}, database {names['tutorial_database']}"
         )
         described = machine.describe(amqp_url, database_url)
-        env = service_env(amqp_url, database_url, sizes.concurrency)
+        env = service_env(amqp_url, database_url)
         measured = run.measure(env, infra, sizes, log_dir, say)
         described["load_average_at_end"] = machine.load_average()
     result: dict[str, Any] = {

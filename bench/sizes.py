@@ -21,7 +21,7 @@ class Sizes:
     held_submits: int = 50  # sequential submits while the polls are held
     window_seconds: float = 10.0  # each window of counted PostgreSQL transactions
     clients: int = 64  # concurrent connections of the closed loops
-    concurrency: int = 2  # prefork processes of each worker, the baseline's included
+    concurrency: int = 2  # prefork processes of the baseline's and the tutorial's workers
 
 
 FULL = Sizes(

@@ -30,18 +30,14 @@ TENANT = "bench"
 #: Seconds every service is left alone after start-up before its memory "at rest" is read.
 SETTLE = 3.0
 
-#: API processes (the setting the API is growing; one process ignores it).
-API_WORKERS = 2
-
-
-def service_env(amqp_url: str, database_url: str, concurrency: int) -> dict[str, str]:
+def service_env(amqp_url: str, database_url: str) -> dict[str, str]:
     """What every process of the run gets: the suite's vhost and database, and no limit
-    on the API key's rate (the benchmark measures the system, not the limiter)."""
+    on the API key's rate (the benchmark measures the system, not the limiter). Pools,
+    processes and concurrency are each service's defaults, as an operator gets them
+    (``API_WORKERS`` one per core, the email worker's threads)."""
     return {
         "AMQP_URL": amqp_url,
         "DATABASE_URL": database_url,
-        "WORKER_CONCURRENCY": str(concurrency),
-        "API_WORKERS": str(API_WORKERS),
         "RATE_LIMIT": "1000000/second",
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",

@@ -11,6 +11,7 @@ import uvicorn
 from alembic import command
 from alembic.config import Config
 
+from api import serving
 from api.access import admin
 from api.config import get_settings
 from contracts import create_celery_app
@@ -47,18 +48,18 @@ def serve() -> None:
     settings = get_settings()
     path, made = prepare_multiprocess_dir("api")
     configure_logging("api")
+    config = uvicorn.Config(
+        "api.main:serve_app",
+        factory=True,
+        host=settings.api_host,
+        port=settings.api_port,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+    )
     try:
-        uvicorn.run(
-            "api.main:serve_app",
-            factory=True,
-            host=settings.api_host,
-            port=settings.api_port,
-            workers=settings.api_workers,
-            loop="uvloop",
-            http="httptools",
-            log_config=None,
-            access_log=False,
-        )
+        serving.run(config, settings.api_workers)
     finally:
         if made:
             remove_multiprocess_dir(path)
