@@ -103,6 +103,9 @@ def test_dispatch_publishes_by_name_with_the_contract_route(
                 "routing_key": "email.send.bulk",
                 "queue": "email.bulk",
                 "headers": {"workflow_id": "w-1"},
+                # Logs and monitors see the arguments' names, not the email.
+                "argsrepr": "()",
+                "kwargsrepr": "{to, cc, bcc, subject, text, html, lane, attachments, tenant}",
             },
         )
     ]
@@ -179,6 +182,8 @@ def test_signature_is_immutable_and_routed_by_the_contracts(app: Celery) -> None
         "exchange": "email",
         "routing_key": "email.send.bulk",
         "headers": {"workflow_id": "w-9"},
+        "argsrepr": "()",
+        "kwargsrepr": "{to, cc, bcc, subject, text, html, lane, attachments, tenant}",
     }
     assert sig.app is app
 
@@ -190,6 +195,8 @@ def test_signature_without_headers_sets_none(app: Celery) -> None:
         "queue": "reports.default",
         "exchange": "reports",
         "routing_key": "report.generate.default",
+        "argsrepr": "()",
+        "kwargsrepr": "{kind, period, format, tenant, report_id}",
     }
 
 

@@ -46,8 +46,18 @@ def dispatch(
         routing_key=route["routing_key"],
         queue=route["queue"],
         headers=dict(headers or {}),
+        **redacted(kwargs),
     )
     return str(result.id)
+
+
+def redacted(kwargs: Mapping[str, Any]) -> dict[str, str]:
+    """What a task message says of its arguments for logs and monitors: their names.
+
+    Celery otherwise writes a repr of every argument into the message's headers, which
+    worker logs and Flower then show: recipients, subjects and bodies of emails.
+    """
+    return {"argsrepr": "()", "kwargsrepr": "{" + ", ".join(kwargs) + "}"}
 
 
 def signature(
@@ -60,11 +70,16 @@ def signature(
     """An immutable canvas signature for ``payload``'s task, routed by the contracts.
 
     The queue name travels in the options: Celery needs it to schedule a chord's
-    ``celery.chord_unlock`` next to the callback.
+    ``celery.chord_unlock`` next to the callback. Its arguments are shown by name only
+    (:func:`redacted`).
     """
     name = task_name_of(payload)
     kwargs = payload.to_wire()
-    options: dict[str, Any] = {"task_id": task_id, **_route_options(name, kwargs)}
+    options: dict[str, Any] = {
+        "task_id": task_id,
+        **_route_options(name, kwargs),
+        **redacted(kwargs),
+    }
     if headers:
         options["headers"] = dict(headers)
     return app.signature(name, kwargs=kwargs, immutable=True, options=options)

@@ -38,16 +38,29 @@ def server_settings(application_name: str) -> dict[str, str]:
 
 
 async def create_pool(
-    settings: PlatformSettings, *, size: int, application_name: str = "api"
+    settings: PlatformSettings,
+    *,
+    size: int,
+    application_name: str = "api",
+    durable_commits: bool = True,
 ) -> asyncpg.Pool:
-    """A pool of up to ``size`` connections, opened lazily."""
+    """A pool of up to ``size`` connections, opened lazily.
+
+    ``durable_commits=False`` is for work whose writes can be made again from what is
+    durable already (the status updater's documents, derived from the result rows; the
+    relay's deletes of published messages, which would only be published again): its
+    commits do not wait for the WAL to reach the disk (``synchronous_commit=off``).
+    """
+    options = server_settings(application_name)
+    if not durable_commits:
+        options["synchronous_commit"] = "off"
     pool: asyncpg.Pool = await asyncpg.create_pool(
         dsn(settings),
         min_size=0,
         max_size=size,
         max_inactive_connection_lifetime=300.0,
         reset=_as_is,
-        server_settings=server_settings(application_name),
+        server_settings=options,
     )
     return pool
 

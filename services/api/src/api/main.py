@@ -86,7 +86,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await db.create_pool(settings, size=settings.db_pool_size)
         background = await db.create_pool(
-            settings, size=settings.db_background_pool_size, application_name="api-background"
+            settings,
+            size=settings.db_background_pool_size,
+            application_name="api-background",
+            durable_commits=False,
         )
         celery_app = create_celery_app("api", settings)
         relay = OutboxRelay(background, celery_app, confirm_timeout=settings.relay_confirm_timeout)

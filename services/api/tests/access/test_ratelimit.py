@@ -32,3 +32,25 @@ def test_several_limits_all_apply() -> None:
 def test_a_bad_spec_is_refused() -> None:
     with pytest.raises(ValueError):
         RateLimiter("lots")
+
+
+def test_the_window_slides_and_says_how_long_to_wait() -> None:
+    clock = [0.0]
+    limiter = RateLimiter("10/second", clock=lambda: clock[0])
+    assert all(limiter.check("k") is None for _ in range(10))
+    # In 1.1 s a tenth of these ten have slid out; the answer is capped at the period.
+    assert limiter.check("k") == 1
+    clock[0] = 1.5  # half of the previous second's ten still count: five more fit
+    assert [limiter.check("k") for _ in range(6)] == [None] * 5 + [1]
+    clock[0] = 3.0  # two windows later nothing counts
+    assert all(limiter.check("k") is None for _ in range(10))
+
+
+def test_a_refused_call_is_not_counted() -> None:
+    clock = [0.0]
+    limiter = RateLimiter("2/second;3/minute", clock=lambda: clock[0])
+    assert limiter.check("k") is None and limiter.check("k") is None
+    assert limiter.check("k") is not None  # the per-second limit refuses it
+    clock[0] = 2.0
+    assert limiter.check("k") is None  # the minute counted two calls, not three
+    assert limiter.check("k") is not None
