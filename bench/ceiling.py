@@ -14,8 +14,7 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-# asyncpg ships no type information.
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]

@@ -1,15 +1,18 @@
 """What a backlog costs when nothing happens: CPU of the API and PostgreSQL with many
-unfinished workflows stored and no traffic at all, and PostgreSQL transactions of the
-bench database over a window.
+unfinished workflows stored and no traffic at all, and which of the API's connections
+queried the bench database over a window.
 
 A system whose cost follows work, not backlog, spends next to nothing here whatever is
 queued; one that re-reads every unfinished row on a timer spends in proportion to them.
+Held long polls are checked the same way: no connection of the API should query the
+database while they wait.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from datetime import datetime
 
 import psycopg
 
@@ -23,28 +26,33 @@ def cpu(trees: Mapping[str, int], seconds: float) -> dict[str, float]:
     return meter.percent_of_a_core()
 
 
-def transactions(admin_url: str, database: str) -> int:
-    """Transactions committed and rolled back in ``database`` so far, read from another
-    database (the read itself would count in its own) on a fresh connection, so no
-    statistics snapshot of an earlier read is reused."""
+#: The API's pooled connections (requests, background work), by application name; its
+#: notification listeners' keep-alive every few seconds is not a poll's doing.
+POOLS = ("api", "api-background")
+
+
+def _server_now(admin_url: str) -> datetime:
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute("SELECT pg_stat_clear_snapshot()")
-        row = conn.execute(
-            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s",
-            (database,),
-        ).fetchone()
-    if row is None:
-        raise RuntimeError(f"no statistics for database {database}")
-    return int(row[0])
+        row = conn.execute("SELECT clock_timestamp()").fetchone()
+    assert row is not None
+    moment: datetime = row[0]
+    return moment
 
 
-def transactions_over(admin_url: str, database: str, seconds: float) -> int:
-    """Transactions of ``database`` during the next ``seconds``.
+def connections_queried_over(admin_url: str, database: str, seconds: float) -> int:
+    """How many of the API's pooled connections to ``database`` started a statement in
+    the next ``seconds`` (none: nothing queried the database).
 
-    Backends report their counts when a transaction ends, at most once a second (sooner
-    when they go idle), so a window's edges blur by about a second either way, the same
-    for every window.
+    Read from ``pg_stat_activity`` (when each backend's last statement started), not
+    from the transaction counters, which an idle backend reports up to ten seconds late.
     """
-    before = transactions(admin_url, database)
+    since = _server_now(admin_url)
     time.sleep(seconds)
-    return transactions(admin_url, database) - before
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+            " AND application_name = ANY(%s) AND query_start >= %s",
+            (database, list(POOLS), since),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])

@@ -1,6 +1,6 @@
 """Long polls held: many clients each waiting on a different unfinished workflow
 (``?wait=30`` with ``If-None-Match`` naming its current ETag), and what they cost the
-rest of the system: the latency of submits made meanwhile, and PostgreSQL transactions.
+rest of the system: the latency of submits made meanwhile, and the API's queries.
 
 The pollers are raw asyncio streams speaking HTTP/1.1, one connection each: a thousand
 httpx clients would cost this process more CPU than the server it measures, and a raw
@@ -23,10 +23,9 @@ import httpx
 from bench import idle
 
 WAIT = 30
-#: Seconds between the last poll sent and the counted window. The polls' first reads
-#: must be counted before it opens: PostgreSQL reports an idle backend's transactions
-#: up to 10 s late (PGSTAT_IDLE_INTERVAL), so a shorter pause counts them inside it.
-SETTLE = 11.0
+#: Seconds between the last poll sent and the window in which queries are looked for,
+#: so that the polls' own first reads are done with.
+SETTLE = 2.0
 #: Seconds the pollers may take to read their workflows' ETags, then to send the polls.
 RAMP = 300.0
 
@@ -37,7 +36,7 @@ class Held:
 
     held: int
     submit_seconds: list[float] = field(default_factory=list)
-    transactions_during_hold: int = 0
+    connections_queried: int = 0
     #: Answers to the long polls before they were let go, by status (304: timed out).
     answers: Counter[int] = field(default_factory=Counter)
     answers_before_window_end: int = 0
@@ -136,8 +135,8 @@ async def _hold(
         pollers.go.set()
         await pollers.until(tasks, "sent", RAMP)
         await asyncio.sleep(SETTLE)
-        held.transactions_during_hold = await asyncio.to_thread(
-            idle.transactions_over, admin_url, database, window
+        held.connections_queried = await asyncio.to_thread(
+            idle.connections_queried_over, admin_url, database, window
         )
         held.answers_before_window_end = sum(pollers.answers.values())
         async with httpx.AsyncClient(
@@ -178,6 +177,6 @@ def hold(
     database: str,
 ) -> Held:
     """Hold a long poll on each of ``paths``; once all are in flight, count the bench
-    database's transactions over ``window`` seconds, then time ``submits`` sequential
+    API's queries over ``window`` seconds, then time ``submits`` sequential
     ``POST /v1/emails`` from one other client."""
     return asyncio.run(_hold(api_url, key, paths, submits, window, admin_url, database))

@@ -131,8 +131,8 @@ def _backlog(
         **({"postgres_cpu_pct": idle_cpu["postgres"]} if "postgres" in idle_cpu else {}),
         "total_pct": round(sum(idle_cpu.values()), 2),
     }
-    say(f"8. long polls: {sizes.window_seconds:.0f} s of transactions with none held")
-    baseline_transactions = idle.transactions_over(admin_url, database, sizes.window_seconds)
+    say(f"8. long polls: {sizes.window_seconds:.0f} s of queries with none held")
+    baseline_queried = idle.connections_queried_over(admin_url, database, sizes.window_seconds)
     say(f"   {sizes.held:,} long polls held, then {sizes.held_submits} submits")
     numbers = random.Random(11).sample(range(sizes.unfinished), sizes.held)
     held = longpoll.hold(
@@ -148,8 +148,8 @@ def _backlog(
     long_polls = {
         "held": held.held,
         "submit_ms": {**submit_ms, "max": round(max(held.submit_seconds) * 1000, 2)},
-        "transactions_during_hold": held.transactions_during_hold,
-        "transactions_baseline": baseline_transactions,
+        "connections_queried_during_hold": held.connections_queried,
+        "connections_queried_baseline": baseline_queried,
     }
     details = {
         "window_seconds": sizes.window_seconds,

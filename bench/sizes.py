@@ -19,7 +19,7 @@ class Sizes:
     idle_seconds: float  # seconds of no traffic over which the idle cost is read
     held: int  # long polls held at once
     held_submits: int = 50  # sequential submits while the polls are held
-    window_seconds: float = 10.0  # each window of counted PostgreSQL transactions
+    window_seconds: float = 10.0  # each window in which the API's queries are looked for
     clients: int = 64  # concurrent connections of the closed loops
     concurrency: int = 2  # prefork processes of the baseline's and the tutorial's workers
 

@@ -30,6 +30,7 @@ TENANT = "bench"
 #: Seconds every service is left alone after start-up before its memory "at rest" is read.
 SETTLE = 3.0
 
+
 def service_env(amqp_url: str, database_url: str) -> dict[str, str]:
     """What every process of the run gets: the suite's vhost and database, and no limit
     on the API key's rate (the benchmark measures the system, not the limiter). Pools,

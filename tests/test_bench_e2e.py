@@ -36,7 +36,7 @@ TARGET_ROWS = {
     "status read p99",
     "idle with unfinished workflows",
     "submit p99 with long polls held",
-    "transactions with long polls held",
+    "database queries with long polls held",
     "light load to succeeded",
 }
 
@@ -47,7 +47,7 @@ def zero_is_legitimate(path: str) -> bool:
     zero."""
     if path.startswith(".cpu_ms_per_email.") and not path.endswith((".total", ".ratio")):
         return True
-    return path.startswith((".idle.", ".long_polls.transactions_")) and not path.endswith(
+    return path.startswith((".idle.", ".long_polls.connections_queried_")) and not path.endswith(
         (".unfinished", ".seconds")
     )
 
@@ -149,7 +149,7 @@ def test_the_quick_bench_reports_every_figure_and_cleans_up(tmp_path: Path) -> N
     polls = figures["long_polls"]
     assert polls["held"] == sizes["held"]
     assert set(polls["submit_ms"]) == {"p50", "p99", "max"}
-    assert {"transactions_during_hold", "transactions_baseline"} <= set(polls)
+    assert {"connections_queried_during_hold", "connections_queried_baseline"} <= set(polls)
     for key in ("baseline_tasks_per_s", "report_rows_per_s", "report_peak_rss_mb"):
         assert key in figures, key
     assert set(figures["rss_at_rest_mb"]) == SERVICES
