@@ -25,7 +25,7 @@ Say = Callable[[str], None]
 #: file wrk's threads load in a moment.
 READ_IDS = 100_000
 #: Seconds the system is left alone after a bulk load before its idle cost is read.
-SETTLE = 3.0
+SETTLE = 10.0
 
 
 def _paths_file(log_dir: Path, name: str, paths: list[str]) -> Path:

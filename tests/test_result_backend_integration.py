@@ -6,6 +6,7 @@ Celery's own ``AsyncResult``, as a Celery user of the platform would.
 
 from __future__ import annotations
 
+import pickle
 import threading
 import time
 import uuid
@@ -16,6 +17,7 @@ from typing import Any
 import psycopg
 import pytest
 from celery import Celery, states
+from kombu.exceptions import DecodeError
 
 from contracts import PlatformSettings, create_celery_app
 from contracts.results import Claim, ResultBackend, Write
@@ -204,3 +206,15 @@ def test_a_run_that_stores_nothing_releases_its_claim(
     assert advisory_locks(migrated, task_id) == 0
     assert backend.claim(task_id, request(task_id)) is Claim.RUN
     backend.release(task_id)
+
+
+def test_a_pickled_result_is_refused_never_unpickled(app: Celery, migrated: dict[str, str]) -> None:
+    task_id = new_id()
+    with psycopg.connect(migrated["DATABASE_URL"]) as conn:
+        conn.execute(
+            "INSERT INTO celery_taskmeta (id, task_id, status, result, date_done)"
+            " VALUES (nextval('task_id_sequence'), %s, 'SUCCESS', %s, now())",
+            (task_id, pickle.dumps({"unpickled": True})),
+        )
+    with pytest.raises(DecodeError):
+        app.AsyncResult(task_id).get(timeout=5, propagate=True)

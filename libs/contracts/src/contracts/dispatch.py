@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from celery import Celery, Signature
 
@@ -46,7 +46,7 @@ def dispatch(
         routing_key=route["routing_key"],
         queue=route["queue"],
         headers=dict(headers or {}),
-        **redacted(kwargs),
+        **cast(dict[str, Any], redacted(kwargs)),
     )
     return str(result.id)
 

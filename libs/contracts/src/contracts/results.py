@@ -208,6 +208,10 @@ class ResultBackend(DatabaseBackend):
                 # Autocommit: each write is one statement, its own transaction, with no
                 # BEGIN or COMMIT round trips around it.
                 options = {"isolation_level": "AUTOCOMMIT", **self.engine_options}
+                # Named after the app (the service) in pg_stat_activity.
+                connect_args = dict(options.get("connect_args") or {})
+                connect_args.setdefault("application_name", str(cast(Any, self).app.main))
+                options["connect_args"] = connect_args
                 self._engine = create_engine(self.url, **options)
                 self._engine_pid = pid
                 self._sessions = None
@@ -320,6 +324,17 @@ class ResultBackend(DatabaseBackend):
         ``task_id``'s next final or RETRY state, atomically with it."""
         with self._guard:
             self._pending.setdefault(_run_of(task_id), []).extend(rows)
+
+    def _decode_stored_result(self, payload: Any) -> Any:
+        """A stored result, decoded as JSON and nothing else.
+
+        Celery's database backend unpickles a stored value it cannot decode when it
+        looks like a pickle (rows of old Celery versions): whoever can write that table
+        could then run code in every process reading it. Here it is refused.
+        """
+        if payload is None:
+            return None
+        return self.decode(ensure_bytes(payload))
 
     # --- storing states ------------------------------------------------------------
 
