@@ -110,6 +110,8 @@ class Template:
         updated_column = self.columns.index("updated_at")
         unfinished = self.get("finished_at") == NULL
         created_iso = _iso(self.created_at)
+        document_column = self.columns.index("document") if "document" in self.columns else None
+        etag_column = self.columns.index("etag") if "etag" in self.columns else None
         for number in range(count):
             copy = line.replace(self.workflow_id, str(ids(number)))
             for task_id in self.task_ids:
@@ -122,6 +124,9 @@ class Template:
             fields[created_column] = created.isoformat()
             if unfinished:
                 fields[updated_column] = fields[created_column]
+            if etag_column is not None and document_column is not None:
+                # The copy's own document (its ids, its time) has its own ETag.
+                fields[etag_column] = document.etag_of(_unescape(fields[document_column]))
             yield "\t".join(fields) + "\n"
 
 

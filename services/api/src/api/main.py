@@ -28,7 +28,7 @@ from api.correlation import RequestIdMiddleware
 from api.deps import Services
 from api.metrics import WorkflowMetrics, instrument
 from api.routes import emails, health, reports, ui, workflows
-from api.routes.fast_reads import FastReads
+from api.routes.fast_paths import FastPaths
 from api.schemas import AUTH_RESPONSES
 from api.workflows.notifications import (
     KEYS_CHANNEL,
@@ -163,7 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports.router, responses=AUTH_RESPONSES)
     app.include_router(workflows.router, responses=AUTH_RESPONSES)
     app.include_router(ui.router)
-    app.add_middleware(FastReads)
+    app.add_middleware(FastPaths)
     instrument(app, registry)
     if tracing.configure_tracing("api"):
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor

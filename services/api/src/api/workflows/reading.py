@@ -1,7 +1,7 @@
 """Answering a status read: the stored document, its ETag, and the long poll.
 
 Shared by the documented FastAPI route and the plain ASGI path that serves the same
-reads without FastAPI's routing and dependency resolution (:mod:`api.routes.fast_reads`).
+reads without FastAPI's routing and dependency resolution (:mod:`api.routes.fast_paths`).
 """
 
 from __future__ import annotations
