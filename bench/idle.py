@@ -26,9 +26,10 @@ def cpu(trees: Mapping[str, int], seconds: float) -> dict[str, float]:
     return meter.percent_of_a_core()
 
 
-#: The API's pooled connections (requests, background work), by application name; its
-#: notification listeners' keep-alive every few seconds is not a poll's doing.
-POOLS = ("api", "api-background")
+#: The API's connections that serve requests, by application name: a held poll is a
+#: request. Background work (the status updater's slow sweep, a listener's keep-alive)
+#: has connections of its own, runs on its own schedule, and is in the idle CPU figure.
+POOLS = ("api",)
 
 
 def _server_now(admin_url: str) -> datetime:
@@ -40,8 +41,8 @@ def _server_now(admin_url: str) -> datetime:
 
 
 def connections_queried_over(admin_url: str, database: str, seconds: float) -> int:
-    """How many of the API's pooled connections to ``database`` started a statement in
-    the next ``seconds`` (none: nothing queried the database).
+    """How many of the API's request connections to ``database`` started a statement in
+    the next ``seconds`` (none: no request queried the database).
 
     Read from ``pg_stat_activity`` (when each backend's last statement started), not
     from the transaction counters, which an idle backend reports up to ten seconds late.

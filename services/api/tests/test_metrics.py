@@ -8,7 +8,7 @@ from typing import Any
 import anyio
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
-from starlette.types import Message
+from starlette.types import ASGIApp, Message
 
 from api.metrics import WorkflowMetrics, instrument
 
@@ -61,7 +61,7 @@ def test_two_apps_keep_separate_registries() -> None:
     assert second.get_sample_value("switchyard_workflows_submitted_total", labels) is None
 
 
-def get(app: FastAPI, path: str) -> tuple[int, str]:
+def get(app: ASGIApp, path: str) -> tuple[int, str]:
     sent: list[Message] = []
     scope: dict[str, Any] = {
         "type": "http",
@@ -96,10 +96,10 @@ def test_metrics_endpoint_serves_http_and_workflow_metrics() -> None:
     def thing(thing: str) -> dict[str, str]:
         return {"thing": thing}
 
-    instrument(app, registry)
+    served = instrument(app, registry)
 
-    assert get(app, "/things/a")[0] == 200
-    status, text = get(app, "/metrics")
+    assert get(served, "/things/a")[0] == 200
+    status, text = get(served, "/metrics")
 
     assert status == 200
     assert 'switchyard_workflows_submitted_total{kind="report",origin="api"} 1.0' in text

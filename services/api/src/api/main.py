@@ -19,6 +19,7 @@ import anyio
 import structlog
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
+from starlette.types import ASGIApp
 
 from api import db, unavailable
 from api.access import idempotency, keys
@@ -58,7 +59,7 @@ def _workflow_changed(watchers: Watchers) -> Callable[[str], None]:
     return changed
 
 
-def serve_app() -> FastAPI:
+def serve_app() -> ASGIApp:
     """The app as ``api serve`` runs it, in each server process (logs set up there)."""
     configure_logging("api")
     return create_app()
@@ -76,8 +77,15 @@ async def _supervised(name: str, work: Callable[[], Awaitable[None]]) -> None:
             await anyio.sleep(1)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The API; its pools, Celery app and background work live as long as the app runs."""
+def create_app(settings: Settings | None = None) -> ASGIApp:
+    """The API; its pools, Celery app and background work live as long as the app runs.
+
+    From the outside in: the request id and its log line, tracing (when configured), the
+    HTTP metrics, the fast paths (:mod:`api.routes.fast_paths`), then FastAPI. Ours wrap
+    FastAPI rather than sit in its middleware stack, so that the requests answered by
+    the fast paths do not pass its five layers of error and body-size handling (a GET
+    has no body; a fast POST is refused above the size limit before it is read).
+    """
     settings = settings or get_settings()
     registry = CollectorRegistry()
     workflow_metrics = WorkflowMetrics(registry)
@@ -163,12 +171,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports.router, responses=AUTH_RESPONSES)
     app.include_router(workflows.router, responses=AUTH_RESPONSES)
     app.include_router(ui.router)
-    app.add_middleware(FastPaths)
-    instrument(app, registry)
+    served: ASGIApp = instrument(app, registry, FastPaths(app))
     if tracing.configure_tracing("api"):
-        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 
-        FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+        served = OpenTelemetryMiddleware(served, excluded_urls="healthz,readyz,metrics")
     # Outermost: every response, errors included, carries the request's id.
-    app.add_middleware(RequestIdMiddleware, log_reads=settings.log_reads)
-    return app
+    return RequestIdMiddleware(served, log_reads=settings.log_reads)

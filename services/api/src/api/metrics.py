@@ -116,8 +116,9 @@ class HttpMetrics:
             self.duration.labels(handler, method).observe(time.perf_counter() - started)
 
 
-def instrument(app: FastAPI, registry: CollectorRegistry) -> None:
-    """HTTP request metrics for every route, and ``GET /metrics`` serving them."""
+def instrument(app: FastAPI, registry: CollectorRegistry, served: ASGIApp | None = None) -> ASGIApp:
+    """``GET /metrics`` on ``app``, and ``served`` (default: ``app``) counted by
+    :class:`HttpMetrics`: what to serve."""
 
     @app.get("/metrics", include_in_schema=False, tags=["metrics"])
     async def metrics() -> Response:
@@ -127,4 +128,4 @@ def instrument(app: FastAPI, registry: CollectorRegistry) -> None:
             return Response(generate_latest(merged), media_type=CONTENT_TYPE_LATEST)
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_middleware(HttpMetrics, registry=registry)
+    return HttpMetrics(app if served is None else served, registry)

@@ -10,8 +10,8 @@ everything else to FastAPI untouched, its body included: a path that is not a wo
 id, a ``wait`` or a body it cannot read or that does not validate, an
 ``Idempotency-Key``, a missing or unknown key. A request is counted against the rate
 limit only once it is sure to be answered here, so what it hands on is counted once, by
-FastAPI. It sits inside the request-id, log and metrics middlewares, so its answers are
-logged and counted like any other.
+FastAPI. It sits inside the request-id, log and metrics middlewares (outside FastAPI's
+own), so its answers are logged and counted like any other.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ import uuid
 from urllib.parse import parse_qs
 from uuid import UUID
 
+from fastapi import FastAPI
 from pydantic import ValidationError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from api import unavailable
 from api.access import keys
@@ -118,14 +119,15 @@ async def _body(receive: Receive, length: int) -> bytes | None:
 
 
 class FastPaths:
-    """Answers plain status reads and email submissions; passes the rest on to ``app``."""
+    """Answers plain status reads and email submissions; passes the rest on to ``app``
+    (the FastAPI app, whose state holds the services)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: FastAPI) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            services: Services | None = getattr(scope["app"].state, "services", None)
+            services: Services | None = getattr(self.app.state, "services", None)
             handler = {"GET": self._read, "POST": self._submit}.get(scope["method"])
             try:
                 answered = (
