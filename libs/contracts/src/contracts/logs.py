@@ -92,3 +92,6 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Celery's "Task ... received": the worker's "task started" line says the same, with
+    # the task's ids, a moment later; one line less per task.
+    logging.getLogger("celery.worker.strategy").setLevel(max(logging.WARNING, root.level))

@@ -21,6 +21,8 @@ with what the platform needs on top:
   same statement that stores its next state, atomically with it.
 - **Where a step belongs.** ``workflow_id`` (from the message's headers) and the time
   the task first started, ``date_started``, are stored in two more nullable columns.
+  Of Celery's extended columns the task's name, worker, retries and queue are kept; its
+  arguments are not (``args`` and ``kwargs`` stay empty).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, TypeVar, cast
 
+import psycopg
 import sqlalchemy as sa
 from celery import states
 from celery.backends.database import DatabaseBackend
@@ -120,6 +123,31 @@ WHERE t.status <> 'SUCCESS'
 #: Released by the statement that stores the state, once its row is locked: a copy
 #: waiting for the lock then blocks on that row until the commit, and sees it.
 _STORE_AND_UNLOCK = _STORE + "RETURNING pg_advisory_unlock(hashtextextended(t.task_id, 0))"
+
+
+def _first(conn: Connection, sql: str, params: Any) -> tuple[Any, ...] | None:
+    """Run ``sql`` on ``conn``'s driver connection; its first row.
+
+    SQLAlchemy's execution layer cost these fixed statements more than PostgreSQL did to
+    run them; the connection still comes from (and goes back to) its pool. A failure is
+    handed on as SQLAlchemy's error, with the connection invalidated when it broke, so
+    Celery's retries and the pool see it as they would have.
+    """
+    driver = conn.connection.dbapi_connection
+    assert driver is not None
+    try:
+        cursor = driver.cursor()
+        cursor.execute(sql, params)
+        row = cursor.fetchone() if cursor.description else None
+        cursor.close()
+        return tuple(row) if row is not None else None
+    except psycopg.Error as error:
+        broken = driver.closed or isinstance(error, psycopg.OperationalError)
+        if broken:
+            conn.invalidate(error)
+        raise DBAPIError.instance(
+            sql, params, error, psycopg.Error, connection_invalidated=broken
+        ) from error
 
 
 def _with_writes(statement: str, writes: Sequence[Write]) -> str:
@@ -288,7 +316,7 @@ class ResultBackend(DatabaseBackend):
         def run() -> tuple[Connection, bool]:
             conn = self._autocommit()
             try:
-                started = conn.exec_driver_sql(_CLAIM, params).first() is not None
+                started = _first(conn, _CLAIM, params) is not None
             except BaseException:
                 conn.close()
                 raise
@@ -300,7 +328,7 @@ class ResultBackend(DatabaseBackend):
                 self._claimed[_run_of(task_id)] = conn
             return Claim.RUN
         try:
-            found = conn.exec_driver_sql(_CLAIM_REFUSED, {"task_id": task_id}).first()
+            found = _first(conn, _CLAIM_REFUSED, {"task_id": task_id})
         finally:
             conn.close()
         if found is not None and found[0] == states.REVOKED:
@@ -315,7 +343,7 @@ class ResultBackend(DatabaseBackend):
         if conn is None:
             return
         with contextlib.suppress(DBAPIError):
-            conn.exec_driver_sql(_UNLOCK, (task_id,))
+            _first(conn, _UNLOCK, (task_id,))
         with contextlib.suppress(DBAPIError):
             conn.close()
 
@@ -365,8 +393,10 @@ class ResultBackend(DatabaseBackend):
             meta.get("traceback"),
             ensure_bytes(self.encode(children)) if children else None,
             meta.get("name"),
-            meta.get("args"),
-            meta.get("kwargs"),
+            # No copy of the arguments (an email's recipients and body) in the result
+            # table: the workflow keeps the request, the broker the message.
+            None,
+            None,
             meta.get("worker"),
             meta.get("retries"),
             meta.get("queue"),
@@ -385,9 +415,9 @@ class ResultBackend(DatabaseBackend):
         params = (*(param for row in rows for param in row.params), *values)
         conn = claimed if claimed is not None else self._autocommit()
         try:
-            stored = conn.exec_driver_sql(statement, params)
-            if unlocks and stored.first() is None:
-                conn.exec_driver_sql(_UNLOCK, (task_id,))
+            stored = _first(conn, statement, params)
+            if unlocks and stored is None:
+                _first(conn, _UNLOCK, (task_id,))
         except BaseException:
             # Celery retries the write: with the same rows, and on the same claim unless
             # its connection broke (the lock went with it; the retry stores unclaimed).
