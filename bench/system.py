@@ -33,13 +33,15 @@ SETTLE = 3.0
 
 def service_env(amqp_url: str, database_url: str) -> dict[str, str]:
     """What every process of the run gets: the suite's vhost and database, and no limit
-    on the API key's rate (the benchmark measures the system, not the limiter). Pools,
+    on the API key's rate or held long polls (the benchmark measures the system, not the
+    limiter). Pools,
     processes and concurrency are each service's defaults, as an operator gets them
     (``API_WORKERS`` one per core, the email worker's threads)."""
     return {
         "AMQP_URL": amqp_url,
         "DATABASE_URL": database_url,
         "RATE_LIMIT": "1000000/second",
+        "LONG_POLLS_PER_KEY": "1000000",
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
     }

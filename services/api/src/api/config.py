@@ -25,9 +25,18 @@ class Settings(PlatformSettings):
     db_pool_size: int = Field(default=10, ge=1)
     #: Database connections for background work (relay, status updates), per process.
     db_background_pool_size: int = Field(default=3, ge=1)
+    #: Seconds a request waits for one of its pool's connections before it is answered
+    #: 503 with ``Retry-After`` (at most 2).
+    db_acquire_timeout: float = Field(default=2.0, gt=0, le=2.0)
     #: Calls each API key may make, in the notation of the ``limits`` library
     #: ("100/second", "20/second;1000/minute"); counted per API process.
     rate_limit: str = "100/second"
+    #: Calls per client address without a valid key (missing, malformed or unknown), in
+    #: the same notation, checked before any database work; counted per API process.
+    unauthenticated_rate_limit: str = "50/second;1000/minute"
+    #: Long polls one key may hold at once in this API (all its server processes); past
+    #: it 429 with ``Retry-After``.
+    long_polls_per_key: int = Field(default=100, ge=1)
     #: How long an ``Idempotency-Key`` is remembered (hours; at least a day).
     idempotency_ttl_hours: float = Field(default=24, ge=24)
     #: Log successful reads (GET, HEAD) too, one line each; other requests always are.
@@ -37,7 +46,7 @@ class Settings(PlatformSettings):
     #: Processes of the intake worker (``api intake``), as ``WORKER_CONCURRENCY`` of workers.
     worker_concurrency: int = Field(default=2, ge=1)
 
-    @field_validator("rate_limit")
+    @field_validator("rate_limit", "unauthenticated_rate_limit")
     @classmethod
     def _parses(cls, value: str) -> str:
         try:

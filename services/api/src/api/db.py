@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
+from asyncpg.pool import PoolAcquireContext, PoolConnectionProxy
 
 from contracts import PlatformSettings
 
@@ -37,14 +37,47 @@ def server_settings(application_name: str) -> dict[str, str]:
     return {"timezone": "UTC", "application_name": application_name}
 
 
+class PoolExhausted(TimeoutError):
+    """No connection of the pool came free within its bounded wait."""
+
+
+class _BoundedAcquire(PoolAcquireContext):
+    __slots__ = ()
+
+    async def __aenter__(self) -> PoolConnectionProxy:
+        try:
+            connection: PoolConnectionProxy = await super().__aenter__()
+        except TimeoutError as error:
+            raise PoolExhausted(f"no database connection free within {self.timeout} s") from error
+        return connection
+
+
+class BoundedPool(asyncpg.Pool):
+    """An asyncpg pool whose every checkout (``pool.fetchrow`` and friends included)
+    waits at most ``acquire_timeout`` seconds, then raises :class:`PoolExhausted`.
+
+    asyncpg's own default is to wait for ever: a burst of slow requests would queue every
+    later one behind them instead of answering them 503 at once.
+    """
+
+    def __init__(self, *args: Any, acquire_timeout: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.acquire_timeout = acquire_timeout
+
+    def acquire(self, *, timeout: float | None = None) -> PoolAcquireContext:
+        return _BoundedAcquire(self, self.acquire_timeout if timeout is None else timeout)
+
+
 async def create_pool(
     settings: PlatformSettings,
     *,
     size: int,
     application_name: str = "api",
     durable_commits: bool = True,
+    acquire_timeout: float = 2.0,
 ) -> asyncpg.Pool:
-    """A pool of up to ``size`` connections, opened lazily.
+    """A pool of up to ``size`` connections, opened lazily, each checkout waiting at
+    most ``acquire_timeout`` seconds (:class:`BoundedPool`).
 
     ``durable_commits=False`` is for work whose writes can be made again from what is
     durable already (the status updater's documents, derived from the result rows; the
@@ -54,14 +87,23 @@ async def create_pool(
     options = server_settings(application_name)
     if not durable_commits:
         options["synchronous_commit"] = "off"
-    pool: asyncpg.Pool = await asyncpg.create_pool(
+    pool = BoundedPool(
         dsn(settings),
+        acquire_timeout=acquire_timeout,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
         min_size=0,
         max_size=size,
+        max_queries=50000,
         max_inactive_connection_lifetime=300.0,
+        setup=None,
+        init=None,
         reset=_as_is,
+        loop=None,
+        connect=None,
         server_settings=options,
     )
+    await pool
     return pool
 
 

@@ -11,6 +11,8 @@ from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.access import keys
+from api.access.gate import Gate, Refusal, client_address
+from api.access.held import TooManyHeld
 from api.access.idempotency import MAX_KEY_LENGTH
 from api.access.ratelimit import RateLimiter
 from api.config import Settings
@@ -32,6 +34,8 @@ class Services:
     metrics: WorkflowMetrics
     keys: keys.KeyCache
     watchers: Watchers
+    #: The key check of every request (:mod:`api.access.gate`).
+    gate: Gate
 
 
 # The dependencies that do no I/O are ``async def`` all the same: FastAPI runs a plain
@@ -49,20 +53,19 @@ bearer = HTTPBearer(
 )
 
 
-def _unauthorized(detail: str) -> HTTPException:
-    return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
-
-
 async def get_caller(
+    request: Request,
     services: ServicesDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    # Read from the header itself; declared for the OpenAPI description's security scheme.
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> keys.Caller:
-    """The key's holder; 401 without a valid key, 429 past the key's rate limit."""
-    if credentials is None:
-        raise _unauthorized("missing API key: send 'Authorization: Bearer <key>'")
-    caller = await keys.authenticate(services.pool, credentials.credentials, services.keys)
-    if caller is None:
-        raise _unauthorized("invalid or revoked API key")
+    """The key's holder; 401 without a valid key, 429 past the key's rate limit (or, with
+    no valid key, past the client address's unauthenticated budget)."""
+    caller = await services.gate.admit(
+        request.headers.get("authorization"), client_address(request.scope)
+    )
+    if isinstance(caller, Refusal):
+        raise HTTPException(caller.status, caller.detail, headers=caller.headers)
     retry_after = services.limiter.check(str(caller.key_id))
     if retry_after is not None:
         raise HTTPException(429, rate_limited(services), headers={"Retry-After": str(retry_after)})
@@ -74,7 +77,24 @@ def rate_limited(services: Services) -> str:
     return f"rate limit of {services.settings.rate_limit} exceeded for this key"
 
 
-async def get_tenant(caller: Annotated[keys.Caller, Depends(get_caller)]) -> str:
+#: Seconds a caller holding its cap of long polls is asked to wait (one of them may end).
+HELD_RETRY_AFTER = "5"
+
+
+def held_refusal(refused: TooManyHeld) -> tuple[int, str, dict[str, str]]:
+    """What a caller past its cap of held requests is told (429)."""
+    return (
+        429,
+        f"this key already holds {refused.cap} long polls, its cap (LONG_POLLS_PER_KEY);"
+        " retry when one has ended",
+        {"Retry-After": HELD_RETRY_AFTER},
+    )
+
+
+CallerDep = Annotated[keys.Caller, Depends(get_caller)]
+
+
+async def get_tenant(caller: CallerDep) -> str:
     return caller.tenant
 
 

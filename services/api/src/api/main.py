@@ -23,6 +23,7 @@ from starlette.types import ASGIApp
 
 from api import db, unavailable
 from api.access import idempotency, keys
+from api.access.gate import Gate
 from api.access.ratelimit import RateLimiter
 from api.config import Settings, get_settings
 from api.correlation import RequestIdMiddleware
@@ -47,6 +48,8 @@ log = structlog.get_logger(__name__)
 
 #: Seconds between clean-ups of expired idempotency keys.
 IDEMPOTENCY_EXPIRY_INTERVAL = 600.0
+#: Seconds background work waits for one of its pool's connections.
+BACKGROUND_ACQUIRE_TIMEOUT = 10.0
 
 
 def _workflow_changed(watchers: Watchers) -> Callable[[str], None]:
@@ -92,12 +95,15 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await db.create_pool(settings, size=settings.db_pool_size)
+        pool = await db.create_pool(
+            settings, size=settings.db_pool_size, acquire_timeout=settings.db_acquire_timeout
+        )
         background = await db.create_pool(
             settings,
             size=settings.db_background_pool_size,
             application_name="api-background",
             durable_commits=False,
+            acquire_timeout=BACKGROUND_ACQUIRE_TIMEOUT,
         )
         celery_app = create_celery_app("api", settings)
         relay = OutboxRelay(background, celery_app, confirm_timeout=settings.relay_confirm_timeout)
@@ -110,6 +116,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             watchers.all_changed()
             relay.notify()
             key_cache.clear()
+            key_cache.reload()
 
         listener = Listener(
             settings,
@@ -117,6 +124,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
                 WORKFLOWS_CHANNEL: _workflow_changed(watchers),
                 OUTBOX_CHANNEL: lambda _payload: relay.notify(),
                 KEYS_CHANNEL: key_cache.forget,
+                keys.CREATED_CHANNEL: key_cache.created,
             },
             on_connected=connected,
             leadership=updater,
@@ -130,6 +138,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             workflow_metrics,
             key_cache,
             watchers,
+            Gate(pool, key_cache, RateLimiter(settings.unauthenticated_rate_limit)),
         )
         # What start-up made (modules, routes, schemas) lives as long as the process: out
         # of the collector's sight, a full collection no longer walks it all, which was
@@ -142,6 +151,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
                 tasks.start_soon(_supervised, "relay", relay.run)
                 tasks.start_soon(_supervised, "status updater", updater.run)
                 tasks.start_soon(_supervised, "listener", listener.run)
+                tasks.start_soon(
+                    _supervised, "valid keys", lambda: key_cache.keep_loaded(background)
+                )
                 tasks.start_soon(
                     _supervised,
                     "idempotency expiry",

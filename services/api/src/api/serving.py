@@ -12,6 +12,7 @@ shutdown request once a second instead of ten times.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -19,6 +20,8 @@ from types import FrameType
 
 import structlog
 import uvicorn
+
+from api.access import held
 
 log = structlog.get_logger(__name__)
 
@@ -40,42 +43,47 @@ class Supervisor:
         self.config = config
         self.sock = sock
         self.workers = workers
-        self.children: set[int] = set()
+        #: Each running server's row in the table of held requests, by pid.
+        self.children: dict[int, int] = {}
+        self.held = held.prepare(workers)
         self.stopping = False
 
     def run(self) -> None:
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
-        for _ in range(self.workers):
-            self._spawn()
+        for row in range(self.workers):
+            self._spawn(row)
         while self.children:
             try:
                 pid, status = os.wait()
             except ChildProcessError:
                 break
-            self.children.discard(pid)
+            if pid not in self.children:
+                continue
+            row = self.children.pop(pid)
+            # What it held ended with it.
+            self.held.clear_row(row)
             if not self.stopping:
                 log.warning("server process exited; starting another", pid=pid, status=status)
-                self._spawn()
+                self._spawn(row)
 
-    def _spawn(self) -> None:
+    def _spawn(self, row: int) -> None:
         pid = os.fork()
         if pid == 0:  # the worker
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             try:
+                self.held.use_row(row)
                 Server(self.config).run(sockets=[self.sock])
             finally:
                 os._exit(0)
-        self.children.add(pid)
+        self.children[pid] = row
 
     def _stop(self, signum: int, frame: FrameType | None) -> None:
         self.stopping = True
         for pid in list(self.children):
-            try:
+            with contextlib.suppress(ProcessLookupError):  # ``run`` reaps it
                 os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                self.children.discard(pid)
 
 
 def run(config: uvicorn.Config, workers: int) -> None:

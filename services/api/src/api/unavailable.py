@@ -12,10 +12,13 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from api.db import PoolExhausted
+
 log = structlog.get_logger(__name__)
 
 RETRY_AFTER = "2"
 DETAIL = "the database is unavailable; retry shortly"
+BUSY = "every database connection is busy; retry shortly"
 
 
 def unreachable(error: BaseException) -> bool:
@@ -25,6 +28,8 @@ def unreachable(error: BaseException) -> bool:
     connection that broke, and passes on what the server says while it shuts down or
     starts (SQLSTATE ``57P0x``) or when a connection failed (class ``08``).
     """
+    # A pool's bounded wait running out (``api.db.PoolExhausted``) is a ``TimeoutError``,
+    # an ``OSError`` too: the database cannot be reached in time.
     if isinstance(error, OSError | asyncpg.InterfaceError):
         return True
     if not isinstance(error, asyncpg.PostgresError):
@@ -33,12 +38,25 @@ def unreachable(error: BaseException) -> bool:
     return sqlstate.startswith(("08", "57P"))
 
 
+def detail(error: BaseException) -> str:
+    """What a client is told (503) for ``error``: never the error's own text, which can
+    name hosts and ports (that goes to the log)."""
+    return BUSY if isinstance(error, PoolExhausted) else DETAIL
+
+
+def logged(error: BaseException, path: str) -> None:
+    if isinstance(error, PoolExhausted):
+        log.warning("database pool exhausted", path=path, error=str(error))
+    else:
+        log.warning("database unreachable", path=path, error=str(error))
+
+
 async def _answer(request: Request, error: Exception) -> JSONResponse:
     if not unreachable(error):
         raise error
-    log.warning("database unreachable", path=request.url.path, error=str(error))
+    logged(error, request.url.path)
     return JSONResponse(
-        {"detail": DETAIL},
+        {"detail": detail(error)},
         status_code=503,
         headers={"Retry-After": RETRY_AFTER},
     )

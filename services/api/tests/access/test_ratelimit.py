@@ -54,3 +54,15 @@ def test_a_refused_call_is_not_counted() -> None:
     clock[0] = 2.0
     assert limiter.check("k") is None  # the minute counted two calls, not three
     assert limiter.check("k") is not None
+
+
+def test_callers_not_seen_for_two_periods_are_forgotten() -> None:
+    clock = [1000.0]
+    limiter = RateLimiter("5/second", clock=lambda: clock[0], max_windows=10)
+    for n in range(10):
+        limiter.check(f"address-{n}")
+    clock[0] += 5
+    for n in range(3):
+        limiter.check(f"new-{n}")
+    assert len(limiter._windows) <= 10, "the stale ones were dropped"
+    assert limiter.check("new-0") is None

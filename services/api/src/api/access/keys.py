@@ -4,6 +4,12 @@ Each API process caches the keys it has seen for at most :data:`CACHE_SECONDS`, 
 request is authenticated without a database round trip. A revocation reaches every
 process at once through PostgreSQL (``switchyard_keys``, sent by the revoking statement
 itself) and, should that notification be lost, within a second anyway.
+
+Each process also knows the hash of every valid key (loaded at start and on each
+reconnect of its listener, kept current by ``switchyard_keys_created``, sent by the
+creating statement): a key that is not among them is looked up only within the
+unauthenticated budget of its client's address (:mod:`api.access.gate`), so a flood of
+made-up keys costs the database nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+import anyio
 
 from api.db import Connection, Executor
 
@@ -26,6 +34,8 @@ TENANT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 CACHE_SECONDS = 1.0
 #: The channel a revocation is announced on (payload: the key's hash).
 REVOKED_CHANNEL = "switchyard_keys"
+#: The channel a new key is announced on (payload: its hash).
+CREATED_CHANNEL = "switchyard_keys_created"
 
 
 @dataclass(frozen=True)
@@ -67,7 +77,8 @@ async def create(conn: Executor, tenant: str, name: str | None = None) -> tuple[
     )
     await conn.execute(
         "INSERT INTO api.api_keys (id, tenant, name, prefix, key_hash, created_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6)",
+        " VALUES ($1, $2, $3, $4, $5, $6)"
+        f" RETURNING pg_notify('{CREATED_CHANNEL}', key_hash)",
         record.id,
         tenant,
         name,
@@ -115,12 +126,57 @@ def plausible(key: str) -> bool:
     return key.startswith(KEY_PREFIX) and len(key) <= MAX_KEY_LENGTH
 
 
+async def valid_hashes(conn: Executor) -> set[str]:
+    """The hash of every key that is not revoked."""
+    rows = await conn.fetch("SELECT key_hash FROM api.api_keys WHERE revoked_at IS NULL")
+    return {row["key_hash"] for row in rows}
+
+
 class KeyCache:
-    """Valid keys seen lately, by hash, each trusted for at most ``seconds``."""
+    """Valid keys seen lately, by hash, each trusted for at most ``seconds``; and the
+    hashes of all valid keys (:meth:`known`), once loaded."""
 
     def __init__(self, seconds: float = CACHE_SECONDS) -> None:
         self._seconds = seconds
         self._entries: dict[str, tuple[Caller, float]] = {}
+        self._known: set[str] = set()
+        #: Announced since the last load began (a load's snapshot may predate them).
+        self._fresh: set[str] = set()
+        self._stale = True
+        self._wake: anyio.Event | None = None
+
+    def known(self, key_hash: str) -> bool:
+        """Whether ``key_hash`` is a valid key's, as far as this process was told."""
+        return key_hash in self._known
+
+    def created(self, key_hash: str) -> None:
+        """``key_hash``'s key is valid (announced, or found so). Only which callers count
+        against their address's budget depends on it: a key is still checked with the
+        database before it is trusted."""
+        self._known.add(key_hash)
+        self._fresh.add(key_hash)
+
+    def reload(self) -> None:
+        """Ask :meth:`keep_loaded` to read every valid key's hash again (after a
+        reconnect, when announcements may have been missed)."""
+        self._stale = True
+        if self._wake is not None:
+            self._wake.set()
+
+    async def keep_loaded(self, conn: Executor) -> None:
+        """Load the valid hashes now and each time :meth:`reload` asks (background)."""
+        while True:
+            self._wake = anyio.Event()
+            if not self._stale:
+                await self._wake.wait()
+            self._stale = False
+            self._fresh.clear()
+            try:
+                hashes = await valid_hashes(conn)
+            except BaseException:
+                self._stale = True
+                raise
+            self._known = hashes | self._fresh
 
     def get(self, key_hash: str) -> Caller | None:
         entry = self._entries.get(key_hash)
@@ -136,7 +192,10 @@ class KeyCache:
         self._entries[key_hash] = (caller, time.monotonic() + self._seconds)
 
     def forget(self, key_hash: str) -> None:
+        """``key_hash``'s key was revoked."""
         self._entries.pop(key_hash, None)
+        self._known.discard(key_hash)
+        self._fresh.discard(key_hash)
 
     def clear(self) -> None:
         self._entries.clear()
@@ -151,7 +210,16 @@ async def authenticate(conn: Executor, key: str, cache: KeyCache | None = None) 
         cached = cache.get(key_hash)
         if cached is not None:
             return cached
+    return await verify(conn, key_hash, cache)
+
+
+async def verify(conn: Executor, key_hash: str, cache: KeyCache | None = None) -> Caller | None:
+    """Ask the database for ``key_hash``'s key (and remember the answer in ``cache``)."""
     caller = await lookup(conn, key_hash)
-    if caller is not None and cache is not None:
-        cache.put(key_hash, caller)
+    if cache is not None:
+        if caller is not None:
+            cache.put(key_hash, caller)
+            cache.created(key_hash)
+        else:
+            cache.forget(key_hash)
     return caller

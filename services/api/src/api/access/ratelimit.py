@@ -33,13 +33,22 @@ class _Window:
 class RateLimiter:
     """``check(key)`` answers ``None`` when the call may go ahead, else seconds to wait."""
 
-    def __init__(self, spec: str, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        spec: str,
+        clock: Callable[[], float] = time.monotonic,
+        max_windows: int = 100_000,
+    ) -> None:
         self.items = [(item.amount, item.get_expiry()) for item in parse_many(spec)]
+        self.max_windows = max_windows
+        self._prune_at = max_windows
         self._clock = clock
         self._windows: dict[tuple[str, int], _Window] = {}
 
     def check(self, key: str) -> int | None:
         now = self._clock()
+        if len(self._windows) > self._prune_at:
+            self._prune(now)
         counted = []
         for number, (amount, seconds) in enumerate(self.items):
             index, into = divmod(now, seconds)
@@ -52,6 +61,19 @@ class RateLimiter:
         for window in counted:
             window.current += 1
         return None
+
+    def _prune(self, now: float) -> None:
+        """Drop the windows that no longer count (callers not seen for two periods):
+        many callers (client addresses) must not grow the table without end."""
+        current = [int(now // seconds) for _amount, seconds in self.items]
+        self._windows = {
+            (key, number): window
+            for (key, number), window in self._windows.items()
+            if window.start >= current[number] - 1
+        }
+        # Live callers beyond the bound are kept; the next pruning waits until there are
+        # twice as many, so pruning stays O(1) per check on average.
+        self._prune_at = max(self.max_windows, 2 * len(self._windows))
 
     def _window(self, key: str, number: int, index: int) -> _Window:
         window = self._windows.get((key, number))

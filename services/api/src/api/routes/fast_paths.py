@@ -8,10 +8,12 @@ functions as the documented routes (the key check and rate limit of :mod:`api.de
 :func:`api.workflows.reading.answer`, :func:`api.routes.emails.accept`), and hands
 everything else to FastAPI untouched, its body included: a path that is not a workflow
 id, a ``wait`` or a body it cannot read or that does not validate, an
-``Idempotency-Key``, a missing or unknown key. A request is counted against the rate
-limit only once it is sure to be answered here, so what it hands on is counted once, by
-FastAPI. It sits inside the request-id, log and metrics middlewares (outside FastAPI's
-own), so its answers are logged and counted like any other.
+``Idempotency-Key``. A request without a valid key is refused here as FastAPI's routes
+refuse it (:mod:`api.access.gate`: 401, or 429 past its address's budget). A request is
+counted against the rate limit only once it is sure to be answered here, so what it
+hands on is counted once, by FastAPI. It sits inside the request-id, log and metrics
+middlewares (outside FastAPI's own), so its answers are logged and counted like any
+other.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from starlette.types import Message, Receive, Scope, Send
 
 from api import unavailable
 from api.access import keys
-from api.deps import Services, rate_limited
+from api.access.gate import Refusal, client_address
+from api.access.held import TooManyHeld
+from api.deps import Services, held_refusal, rate_limited
 from api.routes import emails
 from api.schemas import EmailRequest
 from api.workflows import reading
@@ -145,18 +149,20 @@ class FastPaths:
             except Exception as error:
                 if not unavailable.unreachable(error):
                     raise
+                unavailable.logged(error, scope["path"])
                 await _refuse(
-                    send, 503, unavailable.DETAIL, {"Retry-After": unavailable.RETRY_AFTER}
+                    send, 503, unavailable.detail(error), {"Retry-After": unavailable.RETRY_AFTER}
                 )
                 return
         await self.app(scope, receive, send)
 
-    async def _caller(self, scope: Scope, services: Services) -> keys.Caller | None:
-        scheme, _, key = (_header(scope, b"authorization") or "").partition(" ")
-        if scheme.lower() != "bearer":
+    async def _caller(self, scope: Scope, send: Send, services: Services) -> keys.Caller | None:
+        """The request's caller; ``None`` once it was refused (401 or 429) here."""
+        caller = await services.gate.admit(_header(scope, b"authorization"), client_address(scope))
+        if isinstance(caller, Refusal):
+            await _refuse(send, caller.status, caller.detail, caller.headers)
             return None
-        # An unknown key goes to FastAPI's route, which gives the documented 401.
-        return await keys.authenticate(services.pool, key.strip(), services.keys)
+        return caller
 
     def _over_limit(self, services: Services, caller: keys.Caller) -> int | None:
         return services.limiter.check(str(caller.key_id))
@@ -173,22 +179,28 @@ class FastPaths:
         if wait is None:
             return False
         if_none_match = _header(scope, b"if-none-match")
-        caller = await self._caller(scope, services)
-        if caller is None:
-            return False
         scope["route"] = _READ_ROUTE
+        caller = await self._caller(scope, send, services)
+        if caller is None:
+            return True
         retry_after = self._over_limit(services, caller)
         if retry_after is not None:
             await _refuse(send, 429, rate_limited(services), {"Retry-After": str(retry_after)})
             return True
-        answer = await reading.answer(
-            services.pool,
-            services.watchers,
-            workflow_id,
-            caller.tenant,
-            wait=wait,
-            if_none_match=if_none_match,
-        )
+        try:
+            answer = await reading.answer(
+                services.pool,
+                services.watchers,
+                workflow_id,
+                caller,
+                wait=wait,
+                if_none_match=if_none_match,
+                cap=services.settings.long_polls_per_key,
+            )
+        except TooManyHeld as refused:
+            status, detail, headers = held_refusal(refused)
+            await _refuse(send, status, detail, headers)
+            return True
         if answer is None:
             await _refuse(send, 404, reading.NOT_FOUND, {})
         else:
@@ -204,9 +216,10 @@ class FastPaths:
             return False
         if int(length) > services.settings.max_body_bytes:
             return False  # FastAPI's body limit answers 413
-        caller = await self._caller(scope, services)
+        scope["route"] = _SUBMIT_ROUTE
+        caller = await self._caller(scope, send, services)
         if caller is None:
-            return False
+            return True
         body = await _body(receive, int(length))
         if body is None:
             return True  # the client left, or sent another length than it said: no answer
@@ -215,7 +228,6 @@ class FastPaths:
         except ValidationError:
             # FastAPI answers 422 naming each field, and counts the call.
             raise _HandedOn(_replaying(body, receive)) from None
-        scope["route"] = _SUBMIT_ROUTE
         retry_after = self._over_limit(services, caller)
         if retry_after is not None:
             await _refuse(send, 429, rate_limited(services), {"Retry-After": str(retry_after)})

@@ -10,7 +10,8 @@ import structlog
 from fastapi import APIRouter, Header, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 
-from api.deps import ServicesDep, TenantDep
+from api.access.held import TooManyHeld
+from api.deps import CallerDep, ServicesDep, TenantDep, held_refusal
 from api.schemas import WorkflowDocument, WorkflowPage, WorkflowStatus
 from api.workflows import reading, service, store
 from api.workflows.document import etag
@@ -30,7 +31,7 @@ NOT_FOUND = reading.NOT_FOUND
 async def get_workflow(
     workflow_id: str,
     services: ServicesDep,
-    tenant: TenantDep,
+    caller: CallerDep,
     wait: Annotated[float, Query(ge=0, le=reading.MAX_WAIT, description="long poll, seconds")] = 0,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
@@ -39,19 +40,25 @@ async def get_workflow(
     With ``If-None-Match`` naming its current ETag the answer is 304; add ``wait=N`` to
     hold the request up to N seconds until the document changes. A held request waits
     for this process to be told of a change (no database query while it waits), then
-    reads the document once.
+    reads the document once. One key holds at most ``LONG_POLLS_PER_KEY`` such requests
+    at once (429 past it).
     """
     parsed = store.parse_id(workflow_id)
     answer = None
     if parsed is not None:
-        answer = await reading.answer(
-            services.pool,
-            services.watchers,
-            parsed,
-            tenant,
-            wait=wait,
-            if_none_match=if_none_match,
-        )
+        try:
+            answer = await reading.answer(
+                services.pool,
+                services.watchers,
+                parsed,
+                caller,
+                wait=wait,
+                if_none_match=if_none_match,
+                cap=services.settings.long_polls_per_key,
+            )
+        except TooManyHeld as refused:
+            status, detail, headers = held_refusal(refused)
+            raise HTTPException(status, detail, headers=headers) from None
     if answer is None:
         raise HTTPException(404, NOT_FOUND)
     if answer.body is None:

@@ -12,6 +12,8 @@ from uuid import UUID
 import anyio
 import asyncpg
 
+from api.access import held
+from api.access.keys import Caller
 from api.workflows import store
 from api.workflows.watchers import Watchers
 
@@ -51,23 +53,26 @@ async def answer(
     pool: asyncpg.Pool,
     watchers: Watchers,
     workflow_id: UUID,
-    tenant: str,
+    caller: Caller,
     *,
     wait: float = 0,
     if_none_match: str | None = None,
+    cap: int,
 ) -> Answer | None:
-    """The read's answer; ``None`` when the tenant has no such workflow.
+    """The read's answer; ``None`` when the caller's tenant has no such workflow.
 
     With ``wait`` and an ``If-None-Match`` naming the current document, the request is
     held until this process is told the document changed (no query while it waits), or
-    until ``wait`` seconds passed (304).
+    until ``wait`` seconds passed (304). A key holds at most ``cap`` such requests at
+    once (:class:`api.access.held.TooManyHeld` past it).
     """
+    tenant = caller.tenant
     if wait <= 0 or if_none_match is None:
         stored = await store.read(pool, workflow_id, tenant)
         return None if stored is None else _answer(stored, if_none_match)
     deadline = anyio.current_time() + wait
     # Watching before reading: a change stored between the two is not missed.
-    with watchers.watch(workflow_id) as watch:
+    with held.table().hold(caller.key_id, cap), watchers.watch(workflow_id) as watch:
         stored = await store.read(pool, workflow_id, tenant)
         while stored is not None and matches(if_none_match, stored.etag):
             remaining = deadline - anyio.current_time()
