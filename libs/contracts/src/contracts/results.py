@@ -28,6 +28,7 @@ with what the platform needs on top:
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import threading
@@ -41,6 +42,7 @@ from typing import Any, TypeVar, cast
 
 import psycopg
 import sqlalchemy as sa
+import structlog
 from celery import states
 from celery.backends.database import DatabaseBackend
 from celery.backends.database.models import TaskExtended
@@ -97,8 +99,22 @@ RETURNING t.status
 
 _CLAIM_REFUSED = (
     "SELECT (SELECT status FROM celery_taskmeta WHERE task_id = %(task_id)s),"
+    " (SELECT result FROM celery_taskmeta WHERE task_id = %(task_id)s),"
     " pg_advisory_unlock(hashtextextended(%(task_id)s, 0))"
 )
+# A SUCCESS whose result is not JSON is corrupt (a pickle, say): it becomes a FAILURE
+# saying so, unless it changed since it was read.
+_FAIL_CORRUPT = (
+    "UPDATE celery_taskmeta SET status = 'FAILURE', result = %(reason)s, traceback = NULL,"
+    " date_done = %(now)s WHERE task_id = %(task_id)s AND status = 'SUCCESS'"
+    " AND result IS NOT DISTINCT FROM %(result)s"
+)
+#: The reason stored for a corrupt result row, as Celery stores an exception.
+CORRUPT_RESULT = {
+    "exc_type": "CorruptResult",
+    "exc_message": ["the stored result of this step was not JSON; it was refused, not decoded"],
+    "exc_module": "builtins",
+}
 _UNLOCK = "SELECT pg_advisory_unlock(hashtextextended(%s, 0))"
 
 _STORE_COLUMNS = (
@@ -174,6 +190,20 @@ class Claim(Enum):
     RUN = "run"  # stored STARTED: this copy runs the task
     REVOKED = "revoked"  # cancelled before it started: skip it
     SUCCEEDED = "succeeded"  # another copy already succeeded: skip it
+    CORRUPT = "corrupt"  # a stored SUCCESS was not JSON: now failed, saying so; skip it
+
+
+log = structlog.get_logger("contracts.results")
+
+
+def _is_json(stored: Any) -> bool:
+    if stored is None:
+        return True
+    try:
+        json.loads(bytes(stored))
+    except ValueError:
+        return False
+    return True
 
 
 def _run_of(task_id: str) -> tuple[str, int]:
@@ -329,10 +359,26 @@ class ResultBackend(DatabaseBackend):
             return Claim.RUN
         try:
             found = _first(conn, _CLAIM_REFUSED, {"task_id": task_id})
+            if found is not None and found[0] == states.REVOKED:
+                return Claim.REVOKED
+            if found is not None and not _is_json(found[1]):
+                log.error(
+                    "stored result is not JSON: refused, never unpickled; the step fails",
+                    task_id=task_id,
+                )
+                _first(
+                    conn,
+                    _FAIL_CORRUPT,
+                    {
+                        "task_id": task_id,
+                        "result": found[1],
+                        "reason": ensure_bytes(self.encode(CORRUPT_RESULT)),
+                        "now": datetime.now(UTC),
+                    },
+                )
+                return Claim.CORRUPT
         finally:
             conn.close()
-        if found is not None and found[0] == states.REVOKED:
-            return Claim.REVOKED
         return Claim.SUCCEEDED
 
     def release(self, task_id: str) -> None:

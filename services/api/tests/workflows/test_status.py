@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -181,10 +182,22 @@ def test_a_failed_or_retrying_step_carries_the_exception_as_error(state: str) ->
     assert view["result"] is None
 
 
-def test_a_result_that_is_not_json_is_ignored_rather_than_crashing() -> None:
-    view = step_from_row({"name": "email.send", "task_id": "t1"}, row("t1", "SUCCESS", raw=b"\x80"))
-    assert view["status"] == "succeeded"
+@pytest.mark.parametrize("state", ["SUCCESS", "RETRY", "FAILURE"])
+def test_a_result_that_is_not_json_fails_the_step_saying_so_and_is_never_decoded(
+    state: str,
+) -> None:
+    pickled = pickle.dumps({"would": "be unpickled"})
+    view = step_from_row({"name": "email.send", "task_id": "t1"}, row("t1", state, raw=pickled))
+    assert view["status"] == "failed"
     assert view["result"] is None
+    assert view["error"]["type"] == "CorruptResult"
+    assert "not JSON" in view["error"]["message"]
+
+
+def test_a_running_step_with_a_corrupt_row_is_still_running() -> None:
+    view = step_from_row({"name": "email.send", "task_id": "t1"}, row("t1", "STARTED", raw=b"\x80"))
+    assert view["status"] == "running"
+    assert view["error"] is None
 
 
 def test_a_progress_row_reports_completed_and_total() -> None:

@@ -60,13 +60,21 @@ def _parse(moment: str | None) -> datetime | None:
     return None if moment is None else datetime.fromisoformat(moment)
 
 
+#: What a result row holds when it is not JSON (a pickle, say): never decoded otherwise.
+CORRUPT = object()
+CORRUPT_ERROR = {
+    "type": "CorruptResult",
+    "message": "the stored result of this step was not JSON; it was refused, not decoded",
+}
+
+
 def _decode(raw: bytes | None) -> Any:
     if raw is None:
         return None
     try:
         return json.loads(raw)
     except ValueError:
-        return None
+        return CORRUPT
 
 
 def error_from_meta(meta: Any) -> dict[str, str]:
@@ -107,6 +115,10 @@ def step_from_row(step: Mapping[str, Any], row: TaskRow | None) -> dict[str, Any
         return view
     status = _CELERY_TO_STEP.get(row.state, "running")
     meta = _decode(row.result)
+    if meta is CORRUPT and status in ("succeeded", "retrying"):
+        # Corrupt data, not a result (the worker that meets it logs it and stores the
+        # failure): the step failed.
+        status = "failed"
     started_at = _aware(row.date_started)
     view["status"] = status
     view["started_at"] = _iso(started_at)
@@ -117,6 +129,8 @@ def step_from_row(step: Mapping[str, Any], row: TaskRow | None) -> dict[str, Any
         view["finished_at"] = _iso(_aware(row.date_done))
     if status == "succeeded":
         view["result"] = meta
+    elif meta is CORRUPT and status == "failed":
+        view["error"] = dict(CORRUPT_ERROR)
     elif status in ("failed", "retrying"):
         view["error"] = error_from_meta(meta)
     elif status == "cancelled":
