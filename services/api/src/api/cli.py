@@ -57,6 +57,9 @@ def serve() -> None:
         http="httptools",
         log_config=None,
         access_log=False,
+        # Held requests (long polls, streams) are cut this long after a SIGTERM; their
+        # clients reconnect to another process or replica.
+        timeout_graceful_shutdown=10,
     )
     try:
         serving.run(config, settings.api_workers)

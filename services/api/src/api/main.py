@@ -29,7 +29,7 @@ from api.config import Settings, get_settings
 from api.correlation import RequestIdMiddleware
 from api.deps import Services
 from api.metrics import WorkflowMetrics, instrument
-from api.routes import emails, health, reports, ui, workflows
+from api.routes import emails, events, health, reports, ui, workflows
 from api.routes.fast_paths import FastPaths
 from api.schemas import AUTH_RESPONSES
 from api.workflows.notifications import (
@@ -182,6 +182,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     app.include_router(emails.router, responses=AUTH_RESPONSES)
     app.include_router(reports.router, responses=AUTH_RESPONSES)
     app.include_router(workflows.router, responses=AUTH_RESPONSES)
+    app.include_router(events.router, responses=AUTH_RESPONSES)
     app.include_router(ui.router)
     served: ASGIApp = instrument(app, registry, FastPaths(app))
     if tracing.configure_tracing("api"):
