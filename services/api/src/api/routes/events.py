@@ -21,7 +21,19 @@ router = APIRouter(tags=["workflows"])
         200: {
             "description": "server-sent events: `event: workflow` with the document, `id:` "
             "its ETag; `: heartbeat` comments; the stream ends after a finished document",
-            "content": {streaming.MEDIA_TYPE: {"schema": {"type": "string"}}},
+            "content": {
+                streaming.MEDIA_TYPE: {
+                    # Each event, as server-sent event tools (and schemathesis) read one.
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "id": {"type": "string", "description": "the document's ETag"},
+                            "event": {"type": "string", "enum": ["workflow"]},
+                            "data": {"type": "string", "description": "the status document"},
+                        },
+                    }
+                }
+            },
         },
         404: {},
     },
