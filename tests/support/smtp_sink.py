@@ -12,6 +12,7 @@ import email
 import email.policy
 import smtplib
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 @dataclass
@@ -120,15 +122,40 @@ def _relay(to: tuple[str, int], envelope: Any) -> None:
         upstream.sendmail(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
 
 
+def _over_tls(server: SMTP) -> bool:
+    # aiosmtpd counts only STARTTLS as TLS for AUTH, not implicit TLS
+    # (aio-libs/aiosmtpd#281): ask the transport itself.
+    transport = server.transport
+    return transport is not None and transport.get_extra_info("ssl_object") is not None
+
+
 class _Handler:
-    def __init__(self, mailbox: Mailbox, echo: bool, relay_to: tuple[str, int] | None) -> None:
+    def __init__(
+        self,
+        mailbox: Mailbox,
+        echo: bool,
+        relay_to: tuple[str, int] | None,
+        credentials: tuple[str, str] | None = None,
+    ) -> None:
         self.mailbox = mailbox
         self.echo = echo
         self.relay_to = relay_to
+        self.credentials = credentials
+
+    def authenticate(
+        self, server: SMTP, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
+        """Only :attr:`credentials`, and only over TLS."""
+        if not isinstance(data, LoginPassword) or not _over_tls(server):
+            return AuthResult(success=False)
+        login = (data.login.decode(), data.password.decode())
+        return AuthResult(success=login == self.credentials)
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
+        if self.credentials is not None and not session.authenticated:
+            return "530 5.7.0 Authentication required"
         await self.mailbox.pass_gate()
         envelope.mail_from = address
         envelope.mail_options.extend(options)
@@ -169,7 +196,9 @@ class SmtpSink:
 
     With ``relay_to``, it keeps nothing itself: it answers with the scripted replies and hands
     every other message, unchanged, to that SMTP server, and ``mailbox`` reads them back from
-    there (see ``tests.support.mailpit``).
+    there (see ``tests.support.mailpit``). With ``implicit_tls``, it speaks TLS from the first
+    byte (SMTPS) with that context; with ``credentials``, it takes mail only from a client
+    that logged in with them over TLS.
     """
 
     def __init__(
@@ -180,12 +209,20 @@ class SmtpSink:
         *,
         mailbox: Mailbox | None = None,
         relay_to: tuple[str, int] | None = None,
+        implicit_tls: ssl.SSLContext | None = None,
+        credentials: tuple[str, str] | None = None,
     ) -> None:
         self.mailbox = mailbox or Mailbox()
         self.host = host
         self.port = port or free_port(host)
-        handler = _Handler(self.mailbox, echo, relay_to)
-        self._controller = Controller(handler, hostname=host, port=self.port)
+        handler = _Handler(self.mailbox, echo, relay_to, credentials)
+        login: dict[str, Any] = {}
+        if credentials is not None:
+            # TLS is checked by the authenticator itself (see _over_tls).
+            login = {"authenticator": handler.authenticate, "auth_require_tls": False}
+        self._controller = Controller(
+            handler, hostname=host, port=self.port, ssl_context=implicit_tls, **login
+        )
 
     def start(self) -> SmtpSink:
         self._controller.start()

@@ -117,6 +117,49 @@ def test_invalid_payload_is_rejected_at_the_field(
     assert loc in error_locs(info)
 
 
+#: Every character no header value may hold: the C0 controls but TAB, DEL, the C1
+#: controls (U+0085 NEXT LINE among them), U+2028 and U+2029.
+HEADER_BREAKING = [
+    *(chr(c) for c in range(0x20) if c != 0x09),
+    "\x7f",
+    *(chr(c) for c in range(0x80, 0xA0)),
+    "\u2028",
+    "\u2029",
+]
+
+
+@pytest.mark.parametrize("char", HEADER_BREAKING, ids=lambda c: f"U+{ord(c):04X}")
+def test_a_subject_with_a_line_separator_or_control_character_is_refused(char: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        SendEmail.model_validate(payload(subject=f"before{char}after"))
+    assert error_locs(info) == {("subject",)}
+    assert f"U+{ord(char):04X}" in str(info.value)
+
+
+@pytest.mark.parametrize("char", HEADER_BREAKING, ids=lambda c: f"U+{ord(c):04X}")
+@pytest.mark.parametrize("field", ["to", "cc", "bcc"])
+def test_a_display_name_with_a_line_separator_or_control_character_is_refused(
+    field: str, char: str
+) -> None:
+    recipients = ["ada@example.com", f"Eve{char}Mallory <eve@example.com>"]
+    with pytest.raises(ValidationError) as info:
+        SendEmail.model_validate(payload(**{field: recipients}))
+    assert error_locs(info) == {(field, 1)}
+
+
+def test_a_tab_is_whitespace_inside_one_header_line() -> None:
+    email = SendEmail.model_validate(payload(subject="Monthly\treport", to=["Ada\tL <a@x.io>"]))
+    assert email.subject == "Monthly\treport"
+    assert email.to == ["a@x.io"]
+
+
+def test_other_unicode_in_a_subject_and_a_display_name_is_accepted() -> None:
+    subject = "Grüße — ✓ 日本語 \u200b\u00a0"
+    email = SendEmail.model_validate(payload(subject=subject, to=["Zoë Ünal <zoe@example.com>"]))
+    assert email.subject == subject
+    assert email.to == ["zoe@example.com"]
+
+
 def test_subject_error_says_single_line() -> None:
     with pytest.raises(ValidationError, match="single line"):
         SendEmail.model_validate(payload(subject="a\nb"))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from api.schemas import EmailRequest
+from api.schemas import EmailRequest, ReportBatchRequest, ReportRequest
 from contracts import Lane, SendEmail
 
 
@@ -107,6 +108,38 @@ def test_a_subject_with_a_line_break_is_refused(subject: str) -> None:
     with pytest.raises(ValidationError) as exc:
         EmailRequest.model_validate(body(subject=subject))
     assert problems(exc) == [(("subject",), "value_error")]
+
+
+@pytest.mark.parametrize("char", ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x00", "\x7f"])
+def test_a_subject_with_a_line_separator_or_control_character_is_refused(char: str) -> None:
+    with pytest.raises(ValidationError) as exc:
+        EmailRequest.model_validate_json(json.dumps(body(subject=f"Hi{char}Bcc: eve@example.com")))
+    assert problems(exc) == [(("subject",), "value_error")]
+
+
+@pytest.mark.parametrize("field", ["to", "cc", "bcc"])
+def test_a_display_name_with_a_line_separator_is_refused_at_its_place(field: str) -> None:
+    recipients = ["ada@example.com", "Eve\u2028Bcc: x@example.com <eve@example.com>"]
+    with pytest.raises(ValidationError) as exc:
+        EmailRequest.model_validate_json(json.dumps(body(**{field: recipients})))
+    assert problems(exc) == [((field, 1), "value_error")]
+
+
+@pytest.mark.parametrize("request_model", [ReportRequest, ReportBatchRequest])
+def test_a_report_recipient_with_a_line_separator_is_refused(
+    request_model: type[ReportRequest] | type[ReportBatchRequest],
+) -> None:
+    report = {"kind": "email_activity", "period": {"start": "2026-11-01", "end": "2026-11-30"}}
+    fields: dict[str, Any] = report
+    if request_model is ReportBatchRequest:
+        fields = {"reports": [report]}
+    with pytest.raises(ValidationError) as exc:
+        request_model.model_validate({**fields, "deliver_to": ["Ada\u2028 <ada@example.com>"]})
+    assert problems(exc) == [(("deliver_to", 0), "value_error")]
+
+
+def test_a_tab_in_a_subject_is_accepted() -> None:
+    assert EmailRequest.model_validate(body(subject="a\tb")).subject == "a\tb"
 
 
 def test_text_or_html_is_required() -> None:

@@ -6,12 +6,13 @@ Two lanes keep bulk mail from delaying a password reset: routing keys
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any, Self
+from typing import Annotated, Any, Self
 from uuid import UUID
 
-from pydantic import EmailStr, Field, field_validator, model_validator
+from pydantic import BeforeValidator, EmailStr, Field, field_validator, model_validator
 
 from contracts.base import Message, TaskContract
 from contracts.topology import dead_letter_exchange, dead_letter_queue, domain_exchange, work_queue
@@ -49,6 +50,37 @@ QUEUES = (TRANSACTIONAL_QUEUE, BULK_QUEUE)
 DEAD_LETTER_QUEUES = tuple(dead_letter_queue(q, DEAD_LETTER_EXCHANGE) for q in QUEUES)
 
 
+#: What no header value may hold: the C0 controls but TAB (whitespace inside one header
+#: line, as RFC 5322 allows), DEL, the C1 controls (U+0085 NEXT LINE among them), and
+#: U+2028 LINE and U+2029 PARAGRAPH SEPARATOR. Python's ``str.splitlines``, and so the
+#: ``email`` package, ends a line at several of these besides CR and LF.
+_NOT_IN_A_HEADER = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+
+HEADER_RULE = "no line separator or control character (TAB is allowed)"
+
+
+def one_header_line(value: str) -> str:
+    """``value`` when it fits in one header line, else ``ValueError`` naming the character."""
+    found = _NOT_IN_A_HEADER.search(value)
+    if found is not None:
+        raise ValueError(f"must be a single line: {HEADER_RULE}; found U+{ord(found[0]):04X}")
+    return value
+
+
+def _recipient_on_one_line(value: object) -> object:
+    # Before the address is parsed: a display name ("Ada <ada@example.com>") is checked
+    # too, although only the address is kept.
+    return one_header_line(value) if isinstance(value, str) else value
+
+
+Recipient = Annotated[
+    EmailStr,
+    BeforeValidator(_recipient_on_one_line),
+    Field(description=f"an email address; with any display name, {HEADER_RULE}"),
+]
+"""An email address as a recipient field takes it: refused if it would break a header."""
+
+
 class ReportAttachment(Message):
     """A stored report attached by reference; the worker fetches it at send time."""
 
@@ -59,10 +91,12 @@ class ReportAttachment(Message):
 class EmailContent(Message):
     """Recipients, subject and body of an email: at least one of ``text`` and ``html``."""
 
-    to: list[EmailStr] = Field(min_length=1, max_length=MAX_RECIPIENTS)
-    cc: list[EmailStr] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
-    bcc: list[EmailStr] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
-    subject: str = Field(min_length=1, max_length=MAX_SUBJECT_LENGTH)
+    to: list[Recipient] = Field(min_length=1, max_length=MAX_RECIPIENTS)
+    cc: list[Recipient] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
+    bcc: list[Recipient] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
+    subject: str = Field(
+        min_length=1, max_length=MAX_SUBJECT_LENGTH, description=f"one header line: {HEADER_RULE}"
+    )
     text: str | None = Field(default=None, max_length=MAX_BODY_LENGTH)
     html: str | None = Field(default=None, max_length=MAX_BODY_LENGTH)
     lane: Lane = Lane.TRANSACTIONAL
@@ -70,9 +104,7 @@ class EmailContent(Message):
     @field_validator("subject")
     @classmethod
     def _single_line(cls, value: str) -> str:
-        if "\r" in value or "\n" in value:
-            raise ValueError("must be a single line (no CR or LF)")
-        return value
+        return one_header_line(value)
 
     @model_validator(mode="after")
     def _has_a_body(self) -> Self:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts import Period, ReportFormat, ReportKind
-from contracts.email import MAX_ATTACHMENTS, MAX_RECIPIENTS, EmailContent
+from contracts.email import MAX_ATTACHMENTS, MAX_RECIPIENTS, EmailContent, Recipient
 
 StepStatus = Literal["queued", "running", "retrying", "succeeded", "failed", "cancelled"]
 WorkflowStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
@@ -36,7 +36,9 @@ class ReportSpec(Request):
 class ReportRequest(ReportSpec):
     """``POST /v1/reports``: one report, or with ``deliver_to`` a chain that emails it."""
 
-    deliver_to: list[EmailStr] | None = Field(default=None, min_length=1, max_length=MAX_RECIPIENTS)
+    deliver_to: list[Recipient] | None = Field(
+        default=None, min_length=1, max_length=MAX_RECIPIENTS
+    )
 
 
 class ReportBatchRequest(Request):
@@ -44,7 +46,9 @@ class ReportBatchRequest(Request):
     that emails one digest carrying all of them once every report succeeded."""
 
     reports: list[ReportSpec] = Field(min_length=1, max_length=MAX_ATTACHMENTS)
-    deliver_to: list[EmailStr] | None = Field(default=None, min_length=1, max_length=MAX_RECIPIENTS)
+    deliver_to: list[Recipient] | None = Field(
+        default=None, min_length=1, max_length=MAX_RECIPIENTS
+    )
 
 
 class ReportMetadata(BaseModel):

@@ -5,12 +5,17 @@ EHLO, STARTTLS and login once, not once per email), as mail servers expect of a 
 of many messages. A session idle for :data:`IDLE_SECONDS` is closed before it is used
 again; one the server dropped meanwhile is replaced once, at once; after any failure
 the session is discarded, so the next message starts on a clean one.
+
+A failure's message is what the tenant reads in the workflow's status document, so it
+says what happened without the mail server's name, address or port, nor its reply text
+(replies name hosts and addresses); its ``detail``, for the logs, has all of it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import smtplib
 import ssl
 import threading
@@ -24,13 +29,18 @@ from email_worker.mime import Outgoing
 #: Seconds a kept session may sit idle; servers commonly hang up after a minute or more.
 IDLE_SECONDS = 30.0
 
+#: An RFC 3463 enhanced status code at the start of a reply ("5.1.1 no such user").
+_ENHANCED_CODE = re.compile(r"[245]\.\d{1,3}\.\d{1,3}\b")
+
 
 class DeliveryError(Exception):
-    """Delivery failed; ``code`` is the SMTP reply code when the server gave one."""
+    """Delivery failed: ``str()`` is the public message, ``detail`` the full story for
+    the logs, ``code`` the SMTP reply code when the server gave one."""
 
-    def __init__(self, message: str, code: int | None = None) -> None:
+    def __init__(self, message: str, code: int | None = None, *, detail: str = "") -> None:
         super().__init__(message)
         self.code = code
+        self.detail = detail or message
 
 
 class TransientDeliveryError(DeliveryError):
@@ -41,14 +51,28 @@ class PermanentDeliveryError(DeliveryError):
     """Retrying cannot help: an SMTP 5xx reply (every recipient refused, bad sender...)."""
 
 
+class SMTPUnavailable(TransientDeliveryError):
+    """The mail server could not be reached, or no verified TLS session made with it."""
+
+
 def _reply_text(reply: bytes | str) -> str:
     return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
 
 
-def _classify(code: int, text: str) -> DeliveryError:
+def _codes(code: int, text: str) -> str:
+    """``451 4.3.0``: the reply code and, when the reply starts with one, its enhanced code."""
+    enhanced = _ENHANCED_CODE.match(text.strip())
+    return f"{code} {enhanced[0]}" if enhanced else str(code)
+
+
+def _classify(code: int, text: str, detail: str) -> DeliveryError:
     if 400 <= code < 500:
-        return TransientDeliveryError(f"SMTP {code}: {text}", code)
-    return PermanentDeliveryError(f"SMTP {code}: {text}", code)
+        return TransientDeliveryError(
+            f"the mail server deferred delivery (SMTP {_codes(code, text)})", code, detail=detail
+        )
+    return PermanentDeliveryError(
+        f"the mail server refused delivery (SMTP {_codes(code, text)})", code, detail=detail
+    )
 
 
 @dataclass
@@ -72,18 +96,29 @@ def _key(settings: Settings) -> tuple[object, ...]:
     return (
         settings.smtp_host,
         settings.smtp_port,
-        settings.smtp_starttls,
+        settings.smtp_tls,
+        settings.smtp_ca_file,
         settings.smtp_username,
         settings.smtp_password.get_secret_value() if settings.smtp_password else None,
     )
 
 
+def _tls_context(settings: Settings) -> ssl.SSLContext:
+    """A context that verifies the server's certificate and name (against SMTP_CA_FILE)."""
+    return ssl.create_default_context(cafile=settings.smtp_ca_file)
+
+
 def _connect(settings: Settings) -> smtplib.SMTP:
-    client = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
+    host, port, timeout = settings.smtp_host, settings.smtp_port, settings.smtp_timeout
+    client = (
+        smtplib.SMTP_SSL(host, port, timeout=timeout, context=_tls_context(settings))
+        if settings.smtp_tls == "implicit"
+        else smtplib.SMTP(host, port, timeout=timeout)
+    )
     try:
         client.ehlo()
-        if settings.smtp_starttls:
-            client.starttls(context=ssl.create_default_context())
+        if settings.smtp_tls == "starttls":
+            client.starttls(context=_tls_context(settings))
             client.ehlo()
         if settings.smtp_username:
             password = settings.smtp_password
@@ -158,27 +193,56 @@ def _send(message: EmailMessage | Outgoing, settings: Settings) -> dict[str, tup
     return refused
 
 
+def _recipients(replies: dict[str, tuple[int, str]]) -> str:
+    return ", ".join(f"{addr} ({_codes(code, text)})" for addr, (code, text) in replies.items())
+
+
 def deliver(message: EmailMessage | Outgoing, settings: Settings) -> dict[str, tuple[int, str]]:
     """Send ``message``; return the recipients the server refused (code, reply).
 
-    Raises :class:`TransientDeliveryError` or :class:`PermanentDeliveryError`.
+    Raises :class:`TransientDeliveryError` (:class:`SMTPUnavailable` among them) or
+    :class:`PermanentDeliveryError`.
     """
+    server = f"SMTP server {settings.smtp_host}:{settings.smtp_port}"
     try:
         refused = _send(message, settings)
     except smtplib.SMTPRecipientsRefused as exc:
         replies = {addr: (code, _reply_text(text)) for addr, (code, text) in exc.recipients.items()}
+        detail = f"{server} refused every recipient: {replies}"
         if any(400 <= code < 500 for code, _ in replies.values()):
-            raise TransientDeliveryError(f"recipients deferred: {replies}") from exc
-        raise PermanentDeliveryError(f"every recipient refused: {replies}") from exc
+            raise TransientDeliveryError(
+                f"recipients deferred: {_recipients(replies)}", detail=detail
+            ) from exc
+        raise PermanentDeliveryError(
+            f"every recipient refused: {_recipients(replies)}", detail=detail
+        ) from exc
     except smtplib.SMTPResponseException as exc:
-        raise _classify(exc.smtp_code, _reply_text(exc.smtp_error)) from exc
+        text = _reply_text(exc.smtp_error)
+        raise _classify(exc.smtp_code, text, f"{server}: {exc.smtp_code} {text}") from exc
     except smtplib.SMTPServerDisconnected as exc:
-        raise TransientDeliveryError(f"SMTP connection failed: {exc}") from exc
-    # SMTPException is an OSError: the protocol errors above must be caught first.
+        # smtplib reports a reply that timed out as a disconnection, the timeout its context.
+        timed_out = isinstance(exc.__context__, TimeoutError)
+        raise SMTPUnavailable(
+            "the mail server did not answer in time"
+            if timed_out
+            else "the mail server closed the connection",
+            detail=f"{server}: {exc}",
+        ) from exc
+    # SMTPException is an OSError: the protocol errors above must be caught first. Its
+    # other messages are smtplib's own ("STARTTLS extension not supported by server.").
     except smtplib.SMTPException as exc:
-        raise PermanentDeliveryError(f"SMTP error: {exc}") from exc
-    except OSError as exc:  # refused, unreachable, timed out
-        raise TransientDeliveryError(
-            f"cannot reach SMTP server {settings.smtp_host}:{settings.smtp_port}: {exc}"
+        raise PermanentDeliveryError(f"SMTP error: {exc}", detail=f"{server}: {exc}") from exc
+    except ssl.SSLError as exc:  # a certificate that does not verify, a failed handshake
+        raise SMTPUnavailable(
+            "no verified TLS session could be made with the mail server",
+            detail=f"{server}: {exc}",
+        ) from exc
+    except TimeoutError as exc:
+        raise SMTPUnavailable(
+            "the mail server did not answer in time", detail=f"{server}: timed out: {exc}"
+        ) from exc
+    except OSError as exc:  # refused, unreachable, a name that does not resolve
+        raise SMTPUnavailable(
+            "the mail server could not be reached", detail=f"{server}: {exc}"
         ) from exc
     return {addr: (code, _reply_text(text)) for addr, (code, text) in refused.items()}

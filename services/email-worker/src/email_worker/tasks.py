@@ -5,6 +5,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 from typing import Any
 
+import structlog
 from celery import Celery, Task
 
 from contracts import EmailSent
@@ -16,12 +17,26 @@ from email_worker.attachments import load_attachments
 from email_worker.config import Settings
 from email_worker.db import patiently
 from email_worker.mime import Outgoing, build_message, plain_text, sender_domain
-from email_worker.smtp import PermanentDeliveryError, TransientDeliveryError, deliver
+from email_worker.smtp import DeliveryError, PermanentDeliveryError, TransientDeliveryError, deliver
+
+log = structlog.get_logger(__name__)
 
 
 def _record(task: Task[Any, Any], row: Write) -> None:
     """Write ``row`` with the task's outcome, in the statement that stores it."""
     commit_with_outcome(task, [row])
+
+
+def _failed(
+    task: Task[Any, Any], attempt: deliveries.Attempt, exc: DeliveryError, final: bool
+) -> None:
+    """Log and record a failed attempt with its full detail; the stored task result (what
+    the tenant reads) keeps only the exception's public message."""
+    outcome = "failed" if final else "deferred"
+    log.warning(
+        "delivery failed", outcome=outcome, error=exc.detail, smtp_code=exc.code, public=str(exc)
+    )
+    _record(task, deliveries.failed(attempt, outcome, exc.detail, exc.code))
 
 
 def send_email(task: Task[Any, Any], settings: Settings, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -57,10 +72,7 @@ def send_email(task: Task[Any, Any], settings: Settings, kwargs: dict[str, Any])
     try:
         refused = deliver(message, settings)
     except TransientDeliveryError as exc:
-        final = task.request.retries >= settings.email_max_retries
-        _record(
-            task, deliveries.failed(attempt, "failed" if final else "deferred", str(exc), exc.code)
-        )
+        _failed(task, attempt, exc, final=task.request.retries >= settings.email_max_retries)
         raise task.retry(
             exc=exc,
             countdown=backoff(
@@ -69,7 +81,7 @@ def send_email(task: Task[Any, Any], settings: Settings, kwargs: dict[str, Any])
             max_retries=settings.email_max_retries,
         ) from None
     except PermanentDeliveryError as exc:
-        _record(task, deliveries.failed(attempt, "failed", str(exc), exc.code))
+        _failed(task, attempt, exc, final=True)
         raise
     result = EmailSent(
         message_id=message_id,
