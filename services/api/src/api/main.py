@@ -176,6 +176,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         # Tracing is OpenTelemetry's instrumentation below, when configured; FastAPI's
         # own telemetry would otherwise ask on every request whether it is on.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # Operation ids read as method names (``send_email``, ``get_workflow``) for the
+        # clients generated from the description.
+        generate_unique_id_function=lambda route: route.name,
     )
     unavailable.install(app)
     app.include_router(health.router)

@@ -9,6 +9,7 @@ from fastapi.responses import StreamingResponse
 
 from api.access import held
 from api.deps import CallerDep, ServicesDep, held_refusal
+from api.schemas import not_found
 from api.workflows import reading, store, streaming
 
 router = APIRouter(tags=["workflows"])
@@ -35,7 +36,7 @@ router = APIRouter(tags=["workflows"])
                 }
             },
         },
-        404: {},
+        **not_found(reading.NOT_FOUND),
     },
 )
 async def stream_workflow(

@@ -14,7 +14,10 @@ router = APIRouter(tags=["health"])
 CHECK_TIMEOUT = 3
 
 
-@router.get("/healthz")
+@router.get(
+    "/healthz",
+    responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+)
 async def healthz() -> dict[str, str]:
     """The process is alive."""
     return {"status": "ok"}

@@ -14,6 +14,7 @@ from api.schemas import (
     ReportBatchRequest,
     ReportMetadata,
     ReportRequest,
+    not_found,
 )
 from api.workflows import plans, store
 from api.workflows.submit import submit
@@ -87,7 +88,9 @@ async def create_report_batch(
     )
 
 
-@router.get("/v1/reports/{report_id}", response_model=ReportMetadata, responses={404: {}})
+@router.get(
+    "/v1/reports/{report_id}", response_model=ReportMetadata, responses=not_found(NOT_FOUND)
+)
 async def get_report(report_id: str, services: ServicesDep, tenant: TenantDep) -> JSONResponse:
     """A stored report's metadata."""
     parsed = store.parse_id(report_id)
@@ -102,7 +105,10 @@ async def get_report(report_id: str, services: ServicesDep, tenant: TenantDep) -
 @router.get(
     "/v1/reports/{report_id}/content",
     response_class=StreamingResponse,
-    responses={200: {"description": "the artifact, with its content type"}, 404: {}},
+    responses={
+        200: {"description": "the artifact, with its content type"},
+        **not_found(NOT_FOUND),
+    },
 )
 async def get_report_content(
     report_id: str, services: ServicesDep, tenant: TenantDep

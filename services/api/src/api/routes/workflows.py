@@ -12,7 +12,13 @@ from fastapi.responses import JSONResponse
 
 from api.access.held import TooManyHeld
 from api.deps import CallerDep, ServicesDep, TenantDep, held_refusal
-from api.schemas import WorkflowDocument, WorkflowPage, WorkflowStatus
+from api.schemas import (
+    AlreadyFinished,
+    WorkflowDocument,
+    WorkflowPage,
+    WorkflowStatus,
+    not_found,
+)
 from api.workflows import reading, service, store
 from api.workflows.document import etag
 
@@ -26,7 +32,10 @@ NOT_FOUND = reading.NOT_FOUND
 @router.get(
     "/v1/workflows/{workflow_id}",
     response_model=WorkflowDocument,
-    responses={304: {"description": "unchanged since the given ETag"}, 404: {}},
+    responses={
+        304: {"description": "unchanged since the given ETag"},
+        **not_found(reading.NOT_FOUND),
+    },
 )
 async def get_workflow(
     workflow_id: str,
@@ -98,7 +107,10 @@ async def list_workflows(
     "/v1/workflows/{workflow_id}/cancel",
     status_code=202,
     response_model=WorkflowDocument,
-    responses={404: {}, 409: {"description": "the workflow had already finished"}},
+    responses={
+        **not_found(reading.NOT_FOUND),
+        409: {"description": "the workflow had already finished", "model": AlreadyFinished},
+    },
 )
 async def cancel_workflow(
     workflow_id: str, services: ServicesDep, tenant: TenantDep
