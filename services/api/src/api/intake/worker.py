@@ -52,6 +52,10 @@ class Runtime:
         return self._runner, self._pool
 
     @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
     def pool(self) -> asyncpg.Pool:
         return self._ensure()[1]
 
@@ -65,7 +69,8 @@ def start_workflow(
     """Start the tick's workflow once; retried while the database is away."""
     payload = payload_of(START, task, kwargs)
     try:
-        return runtime.run(starts.start(runtime.pool, app, payload)).to_wire()
+        deadline = runtime.settings.deadline_of(payload.kind)
+        return runtime.run(starts.start(runtime.pool, app, payload, deadline=deadline)).to_wire()
     except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError) as exc:
         raise task.retry(
             exc=exc,
