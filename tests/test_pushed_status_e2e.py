@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import anyio
 import asyncpg
@@ -139,7 +139,9 @@ async def _workflow_whose_step_succeeded_unannounced(pool: asyncpg.Pool, app: Ce
     trigger announced nothing (as when no API process listened)."""
     payload = SendEmail(to=["ada@example.com"], subject="unannounced", text="x", tenant=TENANT)
     plan = plans.single(app, "email", payload)
-    await store.create(pool, plan, tenant=TENANT, request={"subject": "unannounced"})
+    await store.create(
+        pool, plan, tenant=TENANT, request={"subject": "unannounced"}, deadline=timedelta(hours=1)
+    )
     await pool.execute(
         "INSERT INTO celery_taskmeta (id, task_id, status, result, date_done, date_started)"
         " VALUES (nextval('task_id_sequence'), $1, 'SUCCESS', $2, timezone('utc', now()),"

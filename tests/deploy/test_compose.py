@@ -129,7 +129,7 @@ def test_no_guest_and_one_user_per_service() -> None:
 
 
 WORK_QUEUES = {
-    "api-intake": {"api.intake"},
+    "api-intake": {"api.intake", "api.dead-letters"},
     "email-worker": {"email.transactional", "email.bulk"},
     "report-worker": {"reports.default"},
 }

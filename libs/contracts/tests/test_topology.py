@@ -14,6 +14,7 @@ from contracts.topology import (
     dead_letter_queue,
     declare,
     domain_exchange,
+    lost_message_tap,
     work_queue,
 )
 
@@ -158,3 +159,29 @@ def test_declare_leaves_the_shared_queue_objects_unbound() -> None:
 
     assert not queue.is_bound
     assert not UNROUTABLE_QUEUE.is_bound
+
+
+def test_the_lost_message_tap_is_bound_to_unroutable_and_every_dead_letter_exchange() -> None:
+    exchange = domain_exchange("billing")
+    dlx = dead_letter_exchange("billing")
+    invoices = work_queue("billing.invoices", exchange, "billing.invoices.#", dlx)
+    refunds = work_queue("billing.refunds", exchange, "billing.refunds.#", dlx)
+    connection = FakeConnection()
+
+    tap = lost_message_tap("ops.lost", [UNROUTABLE_QUEUE, invoices, refunds])
+    declare(cast(Connection, connection), [tap])
+
+    channel = connection.default_channel
+    [declared] = channel.of("queue_declare")
+    assert (declared["queue"], declared["durable"]) == ("ops.lost", True)
+    assert declared["arguments"] == {"x-queue-type": "quorum"}
+    assert {(c["exchange"], c["type"]) for c in channel.of("exchange_declare")} == {
+        ("unroutable", "fanout"),
+        ("billing.dlx", "direct"),
+    }
+    # Each binding is what the work queue dead-letters with (and workers refuse with).
+    assert {(c["queue"], c["exchange"], c["routing_key"]) for c in channel.of("queue_bind")} == {
+        ("ops.lost", "unroutable", ""),
+        ("ops.lost", "billing.dlx", "billing.invoices"),
+        ("ops.lost", "billing.dlx", "billing.refunds"),
+    }

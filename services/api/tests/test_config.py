@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
 from api.config import Settings, get_settings
+from contracts import WorkflowKind
 
 
 @pytest.fixture(autouse=True)
@@ -81,3 +83,36 @@ def test_a_bad_rate_limit_or_short_idempotency_window_is_named(
 def test_the_rate_limit_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RATE_LIMIT", "20/second;1000/minute")
     assert get_settings().rate_limit == "20/second;1000/minute"
+
+
+def test_every_kind_has_a_deadline_with_sane_defaults() -> None:
+    settings = get_settings()
+    assert settings.deadline_of("email") == timedelta(hours=1)
+    assert settings.deadline_of("report") == timedelta(hours=6)
+    assert settings.deadline_of("report_batch") == timedelta(hours=6)
+    for kind in WorkflowKind:  # a new kind needs its own DEADLINE_<KIND>
+        assert settings.deadline_of(kind) >= timedelta(seconds=1)
+    assert settings.shortest_deadline == timedelta(hours=1)
+
+
+def test_a_kind_s_deadline_comes_from_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEADLINE_REPORT_BATCH", "1.5")
+    settings = get_settings()
+    assert settings.deadline_of("report_batch") == timedelta(seconds=1.5)
+    assert settings.shortest_deadline == timedelta(seconds=1.5)
+
+
+def test_an_unknown_kind_has_no_deadline() -> None:
+    with pytest.raises(ValueError):
+        get_settings().deadline_of("fax")
+
+
+@pytest.mark.parametrize("value", ["0", "0.5", "-1", "soon"])
+def test_a_bad_deadline_exits_2_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    monkeypatch.setenv("DEADLINE_EMAIL", value)
+    with pytest.raises(SystemExit) as exc:
+        get_settings()
+    assert exc.value.code == 2
+    assert "DEADLINE_EMAIL" in capsys.readouterr().err

@@ -13,7 +13,7 @@ from kombu.transport.native_delayed_delivery import (
 
 from contracts.dead_letters import QueueWatch
 from contracts.results import close_connections
-from contracts.routing import DEAD_LETTER_QUEUES, TASK_QUEUES, route_task
+from contracts.routing import DEAD_LETTER_QUEUES, LOST_MESSAGES_QUEUE, TASK_QUEUES, route_task
 from contracts.settings import PlatformSettings
 from contracts.topology import UNROUTABLE_QUEUE, declare
 
@@ -110,13 +110,13 @@ def declare_topology(app: Celery) -> None:
     """Declare every exchange, queue and binding of the system on ``app``'s broker.
 
     Workers declare their own queues when they start; this declares everything at once
-    (dead-letter queues, the unroutable catch-all, and Celery's delayed-delivery
-    exchanges used by retries and chords), so messages published before a worker ever
-    ran are routed, not dropped.
+    (dead-letter queues, the unroutable catch-all, the API's tap on lost messages, and
+    Celery's delayed-delivery exchanges used by retries and chords), so messages
+    published before a worker ever ran are routed, not dropped.
     """
     with app.connection_for_write() as connection:
         connection.ensure_connection(max_retries=3)
-        declare(connection, (*TASK_QUEUES, *DEAD_LETTER_QUEUES))
+        declare(connection, (*TASK_QUEUES, *DEAD_LETTER_QUEUES, LOST_MESSAGES_QUEUE))
         declare_native_delayed_delivery_exchanges_and_queues(
             connection, app.conf.broker_native_delayed_delivery_queue_type
         )

@@ -14,7 +14,7 @@ from kombu import Queue
 
 from contracts import email, reports, workflows
 from contracts.base import TaskContract
-from contracts.topology import UNROUTABLE_QUEUE
+from contracts.topology import UNROUTABLE_QUEUE, lost_message_tap
 
 CONTRACTS: dict[str, TaskContract[Any, Any]] = {
     contract.name: contract for contract in (email.SEND, reports.GENERATE, workflows.START)
@@ -36,6 +36,11 @@ TASK_QUEUES: tuple[Queue, ...] = (
 DEAD_LETTER_QUEUES: tuple[Queue, ...] = tuple(
     queue for contract in CONTRACTS.values() for queue in contract.dead_letter_queues
 )
+
+
+#: The API intake's copy of every unroutable or dead-lettered message: it fails the
+#: message's workflow at once (``api.intake.dead_letters``).
+LOST_MESSAGES_QUEUE: Queue = lost_message_tap("api.dead-letters", TASK_QUEUES)
 
 
 def contract_for(task_name: str) -> TaskContract[Any, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from kombu import Connection, Exchange, Queue
+from kombu import Connection, Exchange, Queue, binding
 
 #: How many times RabbitMQ delivers one message before dead-lettering it. A worker that
 #: dies on a message (SIGKILL, OOM) makes the broker redeliver it; this bounds the loop.
@@ -83,6 +83,22 @@ def dead_letter_queue_of(work: Queue) -> Queue | None:
     if not exchange:
         return None
     return dead_letter_queue(work, Exchange(exchange, type="direct", durable=True))
+
+
+def lost_message_tap(name: str, work_queues: Iterable[Queue]) -> Queue:
+    """A durable quorum queue that receives a copy of every lost message.
+
+    It is bound to ``unroutable`` (what no binding of a domain exchange matched) and, for
+    each of ``work_queues`` with a dead-letter exchange, to that exchange by the queue's
+    name (what the queue dead-letters, and what workers refuse into its ``.dlq``), so the
+    originals stay where they landed for inspection while the tap's consumer acts.
+    """
+    bindings = [binding(UNROUTABLE_EXCHANGE, routing_key="")]
+    for work in work_queues:
+        target = dead_letter_queue_of(work)
+        if target is not None:
+            bindings.append(binding(target.exchange, routing_key=target.routing_key))
+    return Queue(name, bindings=bindings, durable=True, queue_arguments={"x-queue-type": "quorum"})
 
 
 def declare(connection: Connection, queues: Iterable[Queue]) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from functools import lru_cache
 
 from limits import parse_many
 from pydantic import Field, field_validator
 
-from contracts import PlatformSettings, load_settings
+from contracts import PlatformSettings, WorkflowKind, load_settings
+
+HOUR = 3600.0
 
 
 class Settings(PlatformSettings):
@@ -45,6 +48,26 @@ class Settings(PlatformSettings):
     relay_confirm_timeout: float = Field(default=10.0, gt=0)
     #: Processes of the intake worker (``api intake``), as ``WORKER_CONCURRENCY`` of workers.
     worker_concurrency: int = Field(default=2, ge=1)
+    #: Seconds a workflow of each kind has to finish, from its acceptance; past it, it
+    #: fails with ``DeadlineExceeded`` and its unfinished steps are revoked.
+    deadline_email: float = Field(default=1 * HOUR, ge=1)
+    deadline_report: float = Field(default=6 * HOUR, ge=1)
+    deadline_report_batch: float = Field(default=6 * HOUR, ge=1)
+
+    def deadline_of(self, kind: str) -> timedelta:
+        """How long a workflow of ``kind`` may take (``ValueError`` for an unknown kind)."""
+        seconds = {
+            WorkflowKind.EMAIL: self.deadline_email,
+            WorkflowKind.REPORT: self.deadline_report,
+            WorkflowKind.REPORT_BATCH: self.deadline_report_batch,
+        }[WorkflowKind(kind)]
+        return timedelta(seconds=seconds)
+
+    @property
+    def shortest_deadline(self) -> timedelta:
+        """The shortest deadline of any kind: no workflow accepted from now on is due
+        sooner than that from now."""
+        return min(self.deadline_of(kind) for kind in WorkflowKind)
 
     @field_validator("rate_limit", "unauthenticated_rate_limit")
     @classmethod

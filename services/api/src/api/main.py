@@ -2,9 +2,10 @@
 
 Each server process (``API_WORKERS`` of them) runs the same background work: the outbox
 relay, the notification listener (which also bids for the status leadership), the status
-updater (working only while this process leads) and the expiry of idempotency keys. All
-of it is safe across processes and replicas: relays take outbox rows with ``SKIP
-LOCKED``, and one listener at a time holds the leadership.
+updater (working only while this process leads; it also fails workflows past their
+deadline) and the expiry of idempotency keys. All of it is safe across processes and
+replicas: relays take outbox rows with ``SKIP LOCKED``, and one listener at a time holds
+the leadership.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from api.metrics import WorkflowMetrics, instrument
 from api.routes import emails, events, health, reports, ui, workflows
 from api.routes.fast_paths import FastPaths
 from api.schemas import AUTH_RESPONSES
+from api.workflows.deadlines import Deadlines
 from api.workflows.notifications import (
     KEYS_CHANNEL,
     OUTBOX_CHANNEL,
@@ -107,7 +109,8 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         )
         celery_app = create_celery_app("api", settings)
         relay = OutboxRelay(background, celery_app, confirm_timeout=settings.relay_confirm_timeout)
-        updater = StatusUpdater(background, workflow_metrics)
+        deadlines = Deadlines(background, celery_app, shortest=settings.shortest_deadline)
+        updater = StatusUpdater(background, workflow_metrics, deadlines=deadlines)
         watchers = Watchers()
         key_cache = keys.KeyCache()
 

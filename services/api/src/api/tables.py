@@ -42,6 +42,9 @@ workflows = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True), nullable=True),
     Column("cancelled_at", DateTime(timezone=True), nullable=True),
+    #: When an unfinished workflow fails as ``DeadlineExceeded`` (its kind's
+    #: ``DEADLINE_<KIND>`` after acceptance); NULL only on rows finished before 0005.
+    Column("deadline_at", DateTime(timezone=True), nullable=True),
     Column("request", JSONB, nullable=False),
     Column("steps", JSONB, nullable=False),
     Column("result", JSONB, nullable=True),
@@ -72,6 +75,12 @@ Index(
 Index(
     "workflows_unfinished",
     workflows.c.created_at,
+    postgresql_where=text("finished_at IS NULL"),
+)
+#: The status leader's reads of what is due: the next deadline, and the expired ones.
+Index(
+    "workflows_unfinished_deadline",
+    workflows.c.deadline_at,
     postgresql_where=text("finished_at IS NULL"),
 )
 

@@ -7,6 +7,7 @@ schedule's previous run is unfinished is skipped (and logged) instead of piling 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import UUID
 
 import asyncpg
@@ -55,8 +56,13 @@ async def _unfinished_run(conn: Connection, origin: str) -> UUID | None:
     return None
 
 
-async def start(pool: asyncpg.Pool, app: Celery, payload: StartWorkflow) -> WorkflowStarted:
+async def start(
+    pool: asyncpg.Pool, app: Celery, payload: StartWorkflow, *, deadline: timedelta
+) -> WorkflowStarted:
     """Store the tick's workflow and its outbox message, unless it exists or must wait.
+
+    A run that outlives ``deadline`` fails (:mod:`api.workflows.deadlines`), which frees
+    the schedule: a failed run is finished.
 
     Raises :class:`kinds.InvalidRequest` when the request is not one its kind accepts.
     """
@@ -86,7 +92,13 @@ async def start(pool: asyncpg.Pool, app: Celery, payload: StartWorkflow) -> Work
                 workflow_id=workflow_id, outcome=StartOutcome.SKIPPED, unfinished=unfinished
             )
         await store.create(
-            conn, plan, tenant=payload.tenant, request=request, origin=origin, notify_relay=True
+            conn,
+            plan,
+            tenant=payload.tenant,
+            request=request,
+            deadline=deadline,
+            origin=origin,
+            notify_relay=True,
         )
     log.info("scheduled run started", kind=plan.kind, **context)
     return WorkflowStarted(workflow_id=workflow_id, outcome=StartOutcome.STARTED)

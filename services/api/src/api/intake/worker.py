@@ -2,61 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 from celery import Celery, Task
 from celery.signals import setup_logging
 
-from api import db
 from api.config import Settings, get_settings
 from api.intake import starts
+from api.intake.lost_messages import LostMessageHandler, LostMessages
+from api.intake.runtime import Runtime
 from contracts import create_celery_app
 from contracts.logs import configure_logging
 from contracts.observability import instrument_worker
 from contracts.worker import ContractTask, backoff, payload_of
 from contracts.workflows import START
 
-T = TypeVar("T")
-
 #: Retries of a start while the database is unreachable (first delay doubles each time).
 MAX_RETRIES = 5
 RETRY_BACKOFF = 1.0
 RETRY_BACKOFF_MAX = 30.0
-
-
-class Runtime:
-    """One event loop and one small connection pool per worker process.
-
-    The API's database code is asyncio (asyncpg); a prefork child runs it on a loop of
-    its own that lives as long as the process, so pooled connections are reused. A child
-    forked from a process that already had them builds its own.
-    """
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._pid: int | None = None
-        self._runner: asyncio.Runner | None = None
-        self._pool: asyncpg.Pool | None = None
-
-    def _ensure(self) -> tuple[asyncio.Runner, asyncpg.Pool]:
-        if self._runner is None or self._pool is None or self._pid != os.getpid():
-            self._runner = asyncio.Runner()
-            self._pool = self._runner.run(
-                db.create_pool(self._settings, size=2, application_name="api-intake")
-            )
-            self._pid = os.getpid()
-        return self._runner, self._pool
-
-    @property
-    def pool(self) -> asyncpg.Pool:
-        return self._ensure()[1]
-
-    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        return self._ensure()[0].run(coroutine)
 
 
 def start_workflow(
@@ -65,7 +30,8 @@ def start_workflow(
     """Start the tick's workflow once; retried while the database is away."""
     payload = payload_of(START, task, kwargs)
     try:
-        return runtime.run(starts.start(runtime.pool, app, payload)).to_wire()
+        deadline = runtime.settings.deadline_of(payload.kind)
+        return runtime.run(starts.start(runtime.pool, app, payload, deadline=deadline)).to_wire()
     except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError) as exc:
         raise task.retry(
             exc=exc,
@@ -75,12 +41,16 @@ def start_workflow(
 
 
 def register(app: Celery, settings: Settings) -> None:
-    """Register ``workflow.start`` on ``app`` (``celery.backend_cleanup`` is Celery's own)."""
+    """Register ``workflow.start`` on ``app`` (``celery.backend_cleanup`` is Celery's own),
+    and the consumer of lost messages (:mod:`api.intake.lost_messages`)."""
     runtime = Runtime(settings)
 
     @app.task(name=START.name, bind=True, base=ContractTask)
     def start(self: Task[Any, Any], *_parent_results: Any, **kwargs: Any) -> dict[str, Any]:
         return start_workflow(self, app, runtime, kwargs)
+
+    # Messages lost on the broker fail their workflows (in the worker's main process).
+    app.steps["consumer"].add(LostMessages.bound_to(LostMessageHandler(app, settings)))
 
 
 app = create_celery_app("api-intake", get_settings())

@@ -10,16 +10,13 @@ from uuid import UUID
 
 import anyio
 import asyncpg
-import structlog
 from celery import Celery
-from celery.exceptions import OperationalError as BrokerUnreachable
 
 from api.db import Connection, Row
 from api.workflows import store
+from api.workflows.failing import broadcast_revoke
 from api.workflows.refresh import render, state_of
 from api.workflows.status import FINAL_WORKFLOW, Derived
-
-log = structlog.get_logger(__name__)
 
 
 def stored_state(record: Row) -> Derived:
@@ -90,9 +87,6 @@ async def cancel(
         )
         await store.save(conn, [cancelled])
     if revoked:
-        try:
-            await anyio.to_thread.run_sync(lambda: celery_app.control.revoke(sorted(revoked)))
-        except (OSError, BrokerUnreachable) as exc:
-            log.warning("revoke broadcast not sent; the REVOKED marks hold", error=str(exc))
+        await anyio.to_thread.run_sync(broadcast_revoke, celery_app, sorted(revoked))
     result: dict[str, Any] = json.loads(cancelled.text)
     return CancelOutcome.CANCELLED, result

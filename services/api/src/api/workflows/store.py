@@ -14,7 +14,7 @@ import binascii
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -54,8 +54,9 @@ def _create_sql(notify: bool) -> str:
     return (
         "WITH workflow AS ("
         " INSERT INTO api.workflows (id, tenant, kind, shape, origin, request_id, status,"
-        " created_at, updated_at, request, steps, document, etag)"
-        " VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8::jsonb, $9::jsonb, $10::json, $11))"
+        " created_at, updated_at, request, steps, document, etag, deadline_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8::jsonb, $9::jsonb, $10::json, $11,"
+        " $13))"
         " INSERT INTO api.outbox (workflow_id, message, created_at)"
         f" VALUES ($1, $12::jsonb, $7){returning}"
     )
@@ -71,14 +72,17 @@ async def create(
     *,
     tenant: str,
     request: Mapping[str, Any],
+    deadline: timedelta,
     origin: str = "api",
     request_id: str | None = None,
     notify_relay: bool = False,
 ) -> datetime:
     """Store the workflow (its first document included) and its outbox message.
 
-    ``notify_relay`` tells the API's relays through PostgreSQL that a message waits: a
-    process without a relay of its own (the intake worker) sets it.
+    Past ``deadline`` from now, the status leader fails it if it has not finished
+    (:mod:`api.workflows.deadlines`). ``notify_relay`` tells the API's relays through
+    PostgreSQL that a message waits: a process without a relay of its own (the intake
+    worker) sets it.
     """
     created_at = now()
     first = document.initial(plan, created_at=created_at, origin=origin, request_id=request_id)
@@ -97,6 +101,7 @@ async def create(
         text,
         document.etag_of(text),
         dumps(plan.canvas),
+        created_at + deadline,
     )
     return created_at
 

@@ -44,6 +44,7 @@ async def submit(
             plan,
             tenant=tenant,
             request=request,
+            deadline=services.settings.deadline_of(plan.kind),
             origin=origin,
             request_id=request_id,
         )
@@ -65,6 +66,7 @@ async def submit(
                     plan,
                     tenant=tenant,
                     request=request,
+                    deadline=services.settings.deadline_of(plan.kind),
                     origin=origin,
                     request_id=request_id,
                 )

@@ -13,7 +13,9 @@ process. Nothing here scans unfinished workflows on a timer:
   left stale;
 - **sweep**, a slow bounded repair: every :data:`SWEEP_INTERVAL` seconds the next
   :data:`SWEEP_BATCH` unfinished workflows (round robin), whatever the backlog, so its
-  cost does not grow with the number of waiting workflows.
+  cost does not grow with the number of waiting workflows;
+- **deadlines**, when the next one is due: the workflows past theirs fail
+  (:mod:`.deadlines`, which says when it looks again).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import structlog
 
 from api.metrics import WorkflowMetrics
 from api.workflows import store
+from api.workflows.deadlines import Deadlines
 from api.workflows.refresh import Finished, refresh
 
 log = structlog.get_logger(__name__)
@@ -51,9 +54,11 @@ class StatusUpdater:
         *,
         sweep_interval: float = SWEEP_INTERVAL,
         sweep_batch: int = SWEEP_BATCH,
+        deadlines: Deadlines | None = None,
     ) -> None:
         self._pool = pool
         self._metrics = metrics
+        self._deadlines = deadlines
         self._sweep_interval = sweep_interval
         self._sweep_batch = sweep_batch
         self._pending: set[UUID] = set()
@@ -85,19 +90,24 @@ class StatusUpdater:
     async def run(self) -> None:
         backoff = 0.0
         sweep_due = time.monotonic() + self._sweep_interval
+        deadlines_due = time.monotonic()
         while True:
-            timeout = max(backoff, sweep_due - time.monotonic()) if self._leading else None
+            due = min(sweep_due, deadlines_due)
+            timeout = max(backoff, due - time.monotonic()) if self._leading else None
             with anyio.move_on_after(timeout if timeout is not None else float("inf")):
                 await self._wake.wait()
             self._wake = anyio.Event()
             if not self._leading:
                 sweep_due = time.monotonic() + self._sweep_interval
+                deadlines_due = time.monotonic()  # a new leader looks at once
                 continue
             try:
                 if self._reconcile:
                     await self.reconcile()
                     self._reconcile = False
                 await self.drain()
+                if time.monotonic() >= deadlines_due:
+                    deadlines_due = time.monotonic() + await self.enforce_deadlines()
                 if time.monotonic() >= sweep_due:
                     await self.sweep()
                     sweep_due = time.monotonic() + self._sweep_interval
@@ -147,6 +157,14 @@ class StatusUpdater:
             async with self._pool.acquire() as conn:
                 self._report(await refresh(conn, [row["id"] for row in rows]))
         return len(rows)
+
+    async def enforce_deadlines(self) -> float:
+        """Fail the workflows past their deadline; seconds until the next look."""
+        if self._deadlines is None:
+            return float("inf")
+        finished, wait = await self._deadlines.enforce()
+        self._report(finished)
+        return wait
 
     def _report(self, finished: list[Finished]) -> None:
         for workflow in finished:
