@@ -28,12 +28,23 @@ TENANT = "tests"
 
 
 @pytest.fixture(scope="session")
-def amqp_url() -> Iterator[str]:
+def broker() -> Iterator[tuple[str, str | None]]:
+    """The test broker: its AMQP URL, and its management API's (None: rabbitmqctl)."""
+    with provide_broker(os.environ) as provided:
+        yield provided
+
+
+@pytest.fixture(scope="session")
+def amqp_url(broker: tuple[str, str | None]) -> Iterator[str]:
     """A fresh vhost on the test broker, deleted after the session."""
-    with (
-        provide_broker(os.environ) as (url, management_url),
-        fresh_vhost(url, management_url) as vhost_url,
-    ):
+    with fresh_vhost(*broker) as vhost_url:
+        yield vhost_url
+
+
+@pytest.fixture
+def bare_amqp_url(broker: tuple[str, str | None]) -> Iterator[str]:
+    """Another fresh vhost, for one test: nothing declared on it, no `api migrate`."""
+    with fresh_vhost(*broker, prefix="bare") as vhost_url:
         yield vhost_url
 
 

@@ -6,16 +6,13 @@ from datetime import timedelta
 from typing import Any
 
 from celery import Celery
-from kombu.transport.native_delayed_delivery import (
-    bind_queue_to_native_delayed_delivery_exchange,
-    declare_native_delayed_delivery_exchanges_and_queues,
-)
 
 from contracts.dead_letters import QueueWatch
+from contracts.declaration import declare_needs
 from contracts.results import close_connections
-from contracts.routing import DEAD_LETTER_QUEUES, LOST_MESSAGES_QUEUE, TASK_QUEUES, route_task
+from contracts.routing import LOST_MESSAGES_QUEUE, TASK_QUEUES, route_task
 from contracts.settings import PlatformSettings
-from contracts.topology import UNROUTABLE_QUEUE, declare
+from contracts.topology import UNROUTABLE_QUEUE
 
 #: How long task results stay in ``celery_taskmeta`` before ``celery.backend_cleanup``
 #: deletes them. The API copies every finished workflow into its own tables long before.
@@ -109,20 +106,13 @@ def create_celery_app(name: str, settings: PlatformSettings) -> Celery:
 def declare_topology(app: Celery) -> None:
     """Declare every exchange, queue and binding of the system on ``app``'s broker.
 
-    Workers declare their own queues when they start; this declares everything at once
-    (dead-letter queues, the unroutable catch-all, the API's tap on lost messages, and
-    Celery's delayed-delivery exchanges used by retries and chords), so messages
-    published before a worker ever ran are routed, not dropped.
+    What a service consuming every queue relies on (:mod:`contracts.declaration`, the
+    declaration each service makes of its own part when it starts): dead-letter queues,
+    the unroutable catch-all, the API's tap on lost messages, and Celery's
+    delayed-delivery exchanges used by retries, so messages published before a worker
+    ever ran are routed, not dropped.
     """
-    with app.connection_for_write() as connection:
-        connection.ensure_connection(max_retries=3)
-        declare(connection, (*TASK_QUEUES, *DEAD_LETTER_QUEUES, LOST_MESSAGES_QUEUE))
-        declare_native_delayed_delivery_exchanges_and_queues(
-            connection, app.conf.broker_native_delayed_delivery_queue_type
-        )
-        for queue in TASK_QUEUES:
-            if queue.exchange.type == "topic":
-                bind_queue_to_native_delayed_delivery_exchange(connection, queue)
+    declare_needs(app, (*TASK_QUEUES, LOST_MESSAGES_QUEUE), max_retries=3)
 
 
 def prepare_result_store(app: Celery) -> None:

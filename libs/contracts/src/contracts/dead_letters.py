@@ -135,7 +135,8 @@ class QueueWatch(bootsteps.StartStopStep):
     ``unroutable``, so each reports the same growth of it.
     """
 
-    requires = ("celery.worker.consumer.tasks:Tasks",)
+    # After the worker declared its queues (the first look finds its dead-letter queues).
+    requires = ("contracts.declaration:DeclareTopology",)
 
     def __init__(self, parent: Any, **kwargs: Any) -> None:
         super().__init__(parent, **kwargs)

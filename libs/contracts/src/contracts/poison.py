@@ -42,6 +42,7 @@ from kombu.exceptions import ContentDisallowed, DecodeError
 from vine.promises import promise as Promise
 
 from contracts.dead_letters import dead_letter
+from contracts.declaration import consumer_steps
 from contracts.routing import CONTRACTS
 from contracts.topology import DELIVERY_LIMIT
 from contracts.worker import SCREENED, InvalidPayload, parse_payload
@@ -124,6 +125,12 @@ class Consumer(CeleryConsumer):
     ``dead_lettered`` counts the refusals of this worker by error type; each is logged
     and sent as Celery's ``task_rejected`` signal (``task_unknown`` for unknown tasks).
     """
+
+    # celery-stubs type Consumer.Blueprint as an attribute; it is a class.
+    class Blueprint(CeleryConsumer.Blueprint):  # type: ignore[misc, valid-type]
+        # The worker declares what it relies on, delayed delivery included, before it
+        # consumes (contracts.declaration.DeclareTopology, in place of Celery's step).
+        default_steps = consumer_steps(CeleryConsumer.Blueprint.default_steps)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

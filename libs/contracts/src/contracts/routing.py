@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from contracts import email, reports, workflows
 from contracts.base import TaskContract
@@ -31,6 +31,12 @@ OTHER_ROUTES: dict[str, dict[str, str]] = {
 TASK_QUEUES: tuple[Queue, ...] = (
     UNROUTABLE_QUEUE,
     *(queue for contract in CONTRACTS.values() for queue in contract.queues),
+)
+
+#: Every exchange a task can be routed to (the catch-all's too: Celery's default queue for
+#: a name it cannot route): what a producer relies on.
+ROUTED_EXCHANGES: tuple[Exchange, ...] = tuple(
+    {queue.exchange.name: queue.exchange for queue in TASK_QUEUES}.values()
 )
 
 DEAD_LETTER_QUEUES: tuple[Queue, ...] = tuple(

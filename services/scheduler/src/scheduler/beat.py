@@ -20,6 +20,7 @@ from celery.signals import setup_logging
 from sqlalchemy.exc import DBAPIError
 
 from contracts import StartWorkflow, create_celery_app, dispatch
+from contracts.declaration import declare_needs
 from contracts.logs import configure_logging
 from contracts.workflows import workflow_id_for
 from scheduler import leader, schedules
@@ -47,6 +48,7 @@ class LeaderScheduler(Scheduler):
         self.leadership = Leadership(leader.leader_engine(self.settings.sync_database_url))
         self.last_runs: dict[str, datetime] = {}
         self._standby_logged = False
+        self._declared = False
         super().__init__(app, *args, **kwargs)
 
     def setup_schedule(self) -> None:
@@ -133,6 +135,10 @@ class LeaderScheduler(Scheduler):
             return True
         context: dict[str, str] = {"schedule": entry.name, "tick": tick.isoformat()}
         try:
+            if not self._declared:
+                # What the scheduler publishes to exists before its first tick leaves.
+                declare_needs(self.app)
+                self._declared = True
             job = entry.schedule.job(tick, self.settings)
             if isinstance(job, StartWorkflow):
                 context["workflow_id"] = str(workflow_id_for(job.schedule, job.tick))

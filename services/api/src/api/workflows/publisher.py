@@ -20,6 +20,8 @@ import structlog
 from celery import Celery
 from kombu import Connection
 
+from contracts.declaration import declare_needs
+
 log = structlog.get_logger(__name__)
 
 #: Seconds the broker has to confirm a whole batch.
@@ -57,6 +59,13 @@ class BatchPublisher:
         # Celery's own confirm_publish would wait for each message in turn: off here.
         connection = self._app.connection_for_write(transport_options={"confirm_publish": False})
         connection.ensure_connection(max_retries=1)
+        try:
+            # What the API publishes to (each exchange and its alternate exchange with its
+            # queue) exists before its first publish, even on a vhost nobody migrated.
+            declare_needs(self._app)
+        except Exception:
+            connection.release()
+            raise
         channel: Any = connection.default_channel
         channel.confirm_select()
         channel.events["basic_ack"].add(self._on_ack)
