@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import anyio
@@ -127,7 +128,9 @@ async def _unpublished_workflow(database_url: str, app: Celery) -> tuple[uuid.UU
     try:
         payload = SendEmail(to=["ada@example.com"], subject="held", text="x", tenant=TENANT)
         plan = plans.single(app, "email", payload)
-        await store.create(pool, plan, tenant=TENANT, request={"subject": "held"})
+        await store.create(
+            pool, plan, tenant=TENANT, request={"subject": "held"}, deadline=timedelta(hours=1)
+        )
         await pool.execute("DELETE FROM api.outbox WHERE workflow_id = $1", plan.workflow_id)
         return plan.workflow_id, plan.steps[0]["task_id"]
     finally:
