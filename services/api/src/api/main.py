@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp
 
-from api import db, unavailable
+from api import db, security_headers, unavailable
 from api.access import idempotency, keys
 from api.access.ratelimit import RateLimiter
 from api.config import Settings, get_settings
@@ -80,11 +80,12 @@ async def _supervised(name: str, work: Callable[[], Awaitable[None]]) -> None:
 def create_app(settings: Settings | None = None) -> ASGIApp:
     """The API; its pools, Celery app and background work live as long as the app runs.
 
-    From the outside in: the request id and its log line, tracing (when configured), the
-    HTTP metrics, the fast paths (:mod:`api.routes.fast_paths`), then FastAPI. Ours wrap
-    FastAPI rather than sit in its middleware stack, so that the requests answered by
-    the fast paths do not pass its five layers of error and body-size handling (a GET
-    has no body; a fast POST is refused above the size limit before it is read).
+    From the outside in: the request id, its log line and the security headers, tracing
+    (when configured), the HTTP metrics,
+    the fast paths (:mod:`api.routes.fast_paths`), then FastAPI. Ours wrap FastAPI rather
+    than sit in its middleware stack, so that the requests answered by the fast paths do
+    not pass its five layers of error and body-size handling (a GET has no body; a fast
+    POST is refused above the size limit before it is read).
     """
     settings = settings or get_settings()
     registry = CollectorRegistry()
@@ -176,5 +177,8 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 
         served = OpenTelemetryMiddleware(served, excluded_urls="healthz,readyz,metrics")
-    # Outermost: every response, errors included, carries the request's id.
-    return RequestIdMiddleware(served, log_reads=settings.log_reads)
+    # Outermost: every response, errors included, carries the request's id and the
+    # security headers.
+    return RequestIdMiddleware(
+        served, log_reads=settings.log_reads, add_headers=security_headers.add
+    )
