@@ -28,7 +28,7 @@ from api.config import Settings, get_settings
 from api.correlation import RequestIdMiddleware
 from api.deps import Services
 from api.metrics import WorkflowMetrics, instrument
-from api.routes import emails, health, reports, ui, workflows
+from api.routes import docs, emails, health, reports, ui, workflows
 from api.routes.fast_paths import FastPaths
 from api.schemas import AUTH_RESPONSES
 from api.workflows.notifications import (
@@ -165,6 +165,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         # Tracing is OpenTelemetry's instrumentation below, when configured; FastAPI's
         # own telemetry would otherwise ask on every request whether it is on.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # Ours, without a CDN (api.routes.docs).
+        docs_url=None,
+        redoc_url=None,
     )
     unavailable.install(app)
     app.include_router(health.router)
@@ -172,6 +175,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     app.include_router(reports.router, responses=AUTH_RESPONSES)
     app.include_router(workflows.router, responses=AUTH_RESPONSES)
     app.include_router(ui.router)
+    docs.install(app)
     served: ASGIApp = instrument(app, registry, FastPaths(app))
     if tracing.configure_tracing("api"):
         from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
