@@ -40,6 +40,9 @@ def service_env(amqp_url: str, database_url: str) -> dict[str, str]:
         "AMQP_URL": amqp_url,
         "DATABASE_URL": database_url,
         "RATE_LIMIT": "1000000/second",
+        # No metrics endpoint: every service gets this environment, and the API's default
+        # port may be held by another run.
+        "METRICS_PORT": "0",
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
     }

@@ -27,7 +27,7 @@ from api.access.ratelimit import RateLimiter
 from api.config import Settings, get_settings
 from api.correlation import RequestIdMiddleware
 from api.deps import Services
-from api.metrics import WorkflowMetrics, instrument
+from api.metrics import HttpMetrics, WorkflowMetrics, count_server_process
 from api.routes import docs, emails, health, reports, ui, workflows
 from api.routes.fast_paths import FastPaths
 from api.schemas import AUTH_RESPONSES
@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     """The API; its pools, Celery app and background work live as long as the app runs.
 
     From the outside in: the request id, its log line and the security headers, tracing
-    (when configured), the HTTP metrics,
+    (when configured), the HTTP metrics (served on ``METRICS_PORT``: :mod:`api.metrics`),
     the fast paths (:mod:`api.routes.fast_paths`), then FastAPI. Ours wrap FastAPI rather
     than sit in its middleware stack, so that the requests answered by the fast paths do
     not pass its five layers of error and body-size handling (a GET has no body; a fast
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or get_settings()
     registry = CollectorRegistry()
     workflow_metrics = WorkflowMetrics(registry)
+    count_server_process(registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -176,11 +177,11 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     app.include_router(workflows.router, responses=AUTH_RESPONSES)
     app.include_router(ui.router)
     docs.install(app)
-    served: ASGIApp = instrument(app, registry, FastPaths(app))
+    served: ASGIApp = HttpMetrics(FastPaths(app), registry)
     if tracing.configure_tracing("api"):
         from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 
-        served = OpenTelemetryMiddleware(served, excluded_urls="healthz,readyz,metrics")
+        served = OpenTelemetryMiddleware(served, excluded_urls="healthz,readyz")
     # Outermost: every response, errors included, carries the request's id and the
     # security headers.
     return RequestIdMiddleware(
