@@ -22,6 +22,7 @@ import uuid
 from urllib.parse import parse_qs
 from uuid import UUID
 
+import structlog
 from fastapi import FastAPI
 from pydantic import ValidationError
 from starlette.types import Message, Receive, Scope, Send
@@ -32,6 +33,8 @@ from api.deps import Services, rate_limited
 from api.routes import emails
 from api.schemas import EmailRequest
 from api.workflows import reading
+
+log = structlog.get_logger(__name__)
 
 _WORKFLOW = re.compile(r"/v1/workflows/([0-9a-fA-F-]{32,36})")
 
@@ -145,6 +148,9 @@ class FastPaths:
             except Exception as error:
                 if not unavailable.unreachable(error):
                     raise
+                # The caller is told to retry; the error, which names the database's
+                # host and port, stays in the log.
+                log.warning("database unreachable", path=scope["path"], error=str(error))
                 await _refuse(
                     send, 503, unavailable.DETAIL, {"Retry-After": unavailable.RETRY_AFTER}
                 )
