@@ -42,6 +42,9 @@ def service_env(amqp_url: str, database_url: str) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "RATE_LIMIT": "1000000/second",
         "LONG_POLLS_PER_KEY": "1000000",
+        # No metrics endpoint: every service gets this environment, and the API's default
+        # port may be held by another run.
+        "METRICS_PORT": "0",
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
     }

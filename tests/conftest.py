@@ -74,6 +74,9 @@ def service_env(amqp_url: str, database_url: str, smtp_sink: SmtpSink) -> dict[s
         "EMAIL_RETRY_BACKOFF_MAX": "2",
         "EMAIL_MAX_RETRIES": "3",
         "WORKER_CONCURRENCY": "2",
+        # No metrics port unless a test gives one: the API's default would be shared by
+        # every API a session (or a session beside it) starts.
+        "METRICS_PORT": "0",
     }
 
 
@@ -97,6 +100,8 @@ class System:
     """The running services and how to reach them."""
 
     api_url: str
+    #: Where the API serves its metrics (``METRICS_PORT``), apart from ``api_url``.
+    api_metrics_url: str
     env: dict[str, str]
     #: A key of tenant ``tests``, the tenant the ``client`` fixture calls as.
     api_key: str
@@ -115,6 +120,7 @@ def system(
 ) -> Iterator[System]:
     log_dir = tmp_path_factory.mktemp("service-logs")
     port = free_port()
+    metrics_port = free_port()
     env = {**migrated, "API_HOST": "127.0.0.1", "API_PORT": str(port)}
     started: list[processes.ServiceProcess] = []
     try:
@@ -132,7 +138,13 @@ def system(
             log_dir,
         )
         started.append(report_worker)
-        api = processes.start("api", ["api"], env, log_dir)
+        api = processes.start(
+            "api",
+            ["api"],
+            # API_WORKERS as on a 2-core machine, whatever this one has.
+            {**env, "API_WORKERS": "2", "METRICS_PORT": str(metrics_port)},
+            log_dir,
+        )
         started.append(api)
         api_intake = processes.start("api-intake", ["api", "intake"], env, log_dir)
         started.append(api_intake)
@@ -142,7 +154,10 @@ def system(
         api_url = f"http://127.0.0.1:{port}"
         processes.wait_until_ready(api, f"{api_url}/readyz")
         api_key = processes.create_api_key(env, TENANT)
-        yield System(api_url, env, api_key, api, email_worker, report_worker, api_intake)
+        metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+        yield System(
+            api_url, metrics_url, env, api_key, api, email_worker, report_worker, api_intake
+        )
     finally:
         for service in reversed(started):
             service.stop()

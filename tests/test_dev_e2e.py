@@ -29,6 +29,9 @@ def test_dev_runs_the_system_and_its_demo_email_succeeds_and_arrives() -> None:
             "AMQP_URL": amqp_url,
             "DATABASE_URL": database_url,
             "API_PORT": str(free_port()),
+            # Every service gets it: none serves metrics (the API's default port may be
+            # held by another run).
+            "METRICS_PORT": "0",
             "SMTP_PORT": str(free_port()),
         }
         result = subprocess.run(

@@ -11,11 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import System
 from tests.support.polling import wait_for_workflow
 from tests.support.processes import ServiceProcess
+from tests.support.prometheus import samples, value
 
 pytestmark = pytest.mark.e2e
 
@@ -42,23 +42,6 @@ def eventually(check: Callable[[], Any], timeout: float = 20.0) -> Any:
             assert answer, f"not true after {timeout}s: {answer!r}"
             return answer
         time.sleep(0.2)
-
-
-def samples(url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    """Every sample at a Prometheus endpoint, by name and labels."""
-    response = httpx.get(url, timeout=10)
-    response.raise_for_status()
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
-
-
-def value(
-    found: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
-) -> float:
-    return found.get((name, frozenset(labels.items())), 0.0)
 
 
 def test_a_request_id_is_returned_stored_and_logged_by_the_api_and_the_worker(
@@ -125,7 +108,7 @@ def test_the_api_makes_a_request_id_when_none_or_a_bad_one_is_given(
 def test_api_metrics_count_a_submitted_and_a_finished_workflow(
     system: System, client: httpx.Client
 ) -> None:
-    url = f"{system.api_url}/metrics"
+    url = system.api_metrics_url
     before = samples(url)
 
     response = client.post("/v1/emails", json=email(f"counted {uuid.uuid4().hex[:8]}"))
@@ -153,7 +136,7 @@ def test_api_metrics_count_a_submitted_and_a_finished_workflow(
     assert value(after, durations, kind="email", status="succeeded") >= (
         value(before, durations, kind="email", status="succeeded") + 1
     )
-    # prometheus-fastapi-instrumentator's HTTP metrics, by route template.
+    # The HTTP metrics, by route template.
     assert (
         value(after, "http_requests_total", handler="/v1/emails", method="POST", status="2xx") >= 1
     )

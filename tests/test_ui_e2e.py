@@ -7,8 +7,6 @@ rendered DOM (``--dump-dom``) and a screenshot, whose green "succeeded" badges i
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,45 +17,13 @@ from PIL import Image
 
 from tests.conftest import System, api_client
 from tests.support import processes
+from tests.support.browser import WINDOW, browse
 from tests.support.polling import wait_for_workflow
 
 pytestmark = pytest.mark.e2e
 
-WINDOW = (1280, 800)
 #: The background of a "succeeded" badge (style.css, .status-succeeded).
 SUCCEEDED_GREEN = (0x1A, 0x7F, 0x37)
-
-
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        pytest.fail("headless Chromium is needed: apt-get install -y chromium (.ci/run does)")
-    return found
-
-
-def browse(url: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run headless Chromium on ``url`` until the page settled (virtual time)."""
-    return subprocess.run(
-        [
-            chromium(),
-            "--headless",
-            "--no-sandbox",  # CI runs as root
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            "--hide-scrollbars",
-            f"--user-data-dir={profile}",
-            f"--window-size={WINDOW[0]},{WINDOW[1]}",
-            # Time passes only when the page waits on nothing: fetches complete first.
-            "--virtual-time-budget=8000",
-            *args,
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture

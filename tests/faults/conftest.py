@@ -110,6 +110,8 @@ def stack(sink: SmtpSink, tmp_path: Path) -> Iterator[Stack]:
             "SMTP_PORT": str(sink.port),
             "API_HOST": "127.0.0.1",
             "API_PORT": str(free_port()),
+            # Not the API's default metrics port, which another run may hold.
+            "METRICS_PORT": "0",
             "EMAIL_RETRY_BACKOFF": "1",
             "EMAIL_RETRY_BACKOFF_MAX": "2",
             "EMAIL_MAX_RETRIES": "5",

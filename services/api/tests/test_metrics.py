@@ -1,4 +1,5 @@
-"""The API's workflow metrics and its /metrics endpoint (an app of its own, no database)."""
+"""The API's workflow and HTTP metrics (an app of its own, no database); their endpoint, on
+a port of its own, is tested end to end (tests/test_exposure_e2e.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp, Message
 
-from api.metrics import WorkflowMetrics, instrument
+from api.metrics import HttpMetrics, WorkflowMetrics
 
 CREATED = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -87,20 +88,22 @@ def get(app: ASGIApp, path: str) -> tuple[int, str]:
     return sent[0]["status"], body.decode()
 
 
-def test_metrics_endpoint_serves_http_and_workflow_metrics() -> None:
+def test_http_requests_are_counted_by_route_and_the_app_has_no_metrics_path() -> None:
     app = FastAPI()
     registry = CollectorRegistry()
-    WorkflowMetrics(registry).accepted("report", "api")
 
     @app.get("/things/{thing}")
     def thing(thing: str) -> dict[str, str]:
         return {"thing": thing}
 
-    served = instrument(app, registry)
+    served = HttpMetrics(app, registry)
 
     assert get(served, "/things/a")[0] == 200
-    status, text = get(served, "/metrics")
+    assert get(served, "/metrics")[0] == 404
 
-    assert status == 200
-    assert 'switchyard_workflows_submitted_total{kind="report",origin="api"} 1.0' in text
-    assert 'http_requests_total{handler="/things/{thing}",method="GET",status="2xx"} 1.0' in text
+    def requests(handler: str, status: str) -> float | None:
+        labels = {"handler": handler, "method": "GET", "status": status}
+        return registry.get_sample_value("http_requests_total", labels)
+
+    assert requests("/things/{thing}", "2xx") == 1
+    assert requests("none", "4xx") == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import socket
+import sys
 from importlib.resources import files
 
 import uvicorn
@@ -13,11 +14,15 @@ from alembic.config import Config
 
 from api import serving
 from api.access import admin
-from api.config import get_settings
+from api.config import Settings, get_settings
 from contracts import create_celery_app
 from contracts.celery_app import declare_topology, prepare_result_store
 from contracts.logs import configure_logging
-from contracts.metrics import prepare_multiprocess_dir, remove_multiprocess_dir
+from contracts.metrics import (
+    mark_process_dead,
+    prepare_multiprocess_dir,
+    remove_multiprocess_dir,
+)
 from contracts.workflows import QUEUE
 
 
@@ -40,7 +45,7 @@ def migrate() -> None:
 
 
 def serve() -> None:
-    """Run ``API_WORKERS`` server processes on one port.
+    """Run ``API_WORKERS`` server processes on one port, and their metrics on another.
 
     Their metrics are added up across processes (multiprocess mode, prepared here before
     anything imports ``prometheus_client``; the worker processes inherit it).
@@ -62,10 +67,38 @@ def serve() -> None:
         timeout_graceful_shutdown=10,
     )
     try:
-        serving.run(config, settings.api_workers)
+        serving.run(config, settings.api_workers, metrics(settings), on_exit=mark_process_dead)
     finally:
         if made:
             remove_multiprocess_dir(path)
+
+
+def metrics(settings: Settings) -> tuple[uvicorn.Config, socket.socket] | None:
+    """The metrics server and its socket, bound here so that a port in use stops the API
+    at start-up, naming ``METRICS_PORT``; ``None`` when it is 0."""
+    if not settings.metrics_port:
+        return None
+    from api.metrics import exposition  # imports prometheus_client: after the directory
+
+    host, port = settings.metrics_host, settings.metrics_port
+    try:
+        sock = socket.create_server((host, port), family=_family(host))
+    except OSError as error:
+        sys.stderr.write(f"METRICS_PORT: cannot listen on {host}:{port}: {error}\n")
+        raise SystemExit(2) from None
+    config = uvicorn.Config(
+        exposition(),
+        lifespan="off",
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+    )
+    return config, sock
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
 def intake(extra: list[str]) -> None:

@@ -10,8 +10,11 @@ from limits import parse_many
 from pydantic import Field, field_validator
 
 from contracts import PlatformSettings, WorkflowKind, load_settings
+from contracts.metrics import MetricsPort
 
 HOUR = 3600.0
+#: ``METRICS_PORT``'s default: the workers' is 9808 where they serve one (compose).
+DEFAULT_METRICS_PORT = 9809
 
 
 class Settings(PlatformSettings):
@@ -21,6 +24,10 @@ class Settings(PlatformSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     #: Largest request body accepted; bigger ones get 413.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    #: Where Prometheus scrapes every server process's metrics (added up), apart from
+    #: the public port; 0 or empty serves none.
+    metrics_port: MetricsPort = DEFAULT_METRICS_PORT
+    metrics_host: str = "127.0.0.1"
     #: Server processes (``API_WORKERS``); default: one per core. The relay and the
     #: status work are safe across them (and across replicas).
     api_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)

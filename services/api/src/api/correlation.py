@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import Annotated
 
 import structlog
@@ -33,6 +34,9 @@ def request_id_from(value: str | None) -> str:
     return str(uuid.uuid4())
 
 
+#: Completes a response's raw headers in place (:func:`api.security_headers.add`).
+HeaderHook = Callable[[list[tuple[bytes, bytes]]], None]
+
 #: Methods that only read: a successful one is not logged unless ``log_reads`` is on.
 READS = frozenset({"GET", "HEAD"})
 
@@ -43,11 +47,17 @@ class RequestIdMiddleware:
     Successful reads (``GET``/``HEAD`` answered below 400) are not logged unless
     ``log_reads``: status reads come by the thousand a second from pollers, and a log
     line costs one about as much as the read itself.
+
+    Being the outermost layer, it also hands every response's headers to ``add_headers``
+    (the security headers, in the same copy of the list: no layer of their own).
     """
 
-    def __init__(self, app: ASGIApp, log_reads: bool = True) -> None:
+    def __init__(
+        self, app: ASGIApp, log_reads: bool = True, add_headers: HeaderHook | None = None
+    ) -> None:
         self.app = app
         self.log_reads = log_reads
+        self.add_headers = add_headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,6 +78,8 @@ class RequestIdMiddleware:
                 status = message["status"]
                 headers = [(k, v) for k, v in message.get("headers", []) if k != _HEADER_KEY]
                 headers.append((_HEADER_KEY, request_id.encode()))
+                if self.add_headers is not None:
+                    self.add_headers(headers)
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -22,15 +22,15 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp
 
-from api import db, unavailable
+from api import db, security_headers, unavailable
 from api.access import idempotency, keys
 from api.access.gate import Gate
 from api.access.ratelimit import RateLimiter
 from api.config import Settings, get_settings
 from api.correlation import RequestIdMiddleware
 from api.deps import Services
-from api.metrics import WorkflowMetrics, instrument
-from api.routes import emails, events, health, reports, ui, workflows
+from api.metrics import HttpMetrics, WorkflowMetrics, count_server_process
+from api.routes import docs, emails, events, health, reports, ui, workflows
 from api.routes.fast_paths import FastPaths
 from api.schemas import AUTH_RESPONSES
 from api.workflows.deadlines import Deadlines
@@ -85,15 +85,17 @@ async def _supervised(name: str, work: Callable[[], Awaitable[None]]) -> None:
 def create_app(settings: Settings | None = None) -> ASGIApp:
     """The API; its pools, Celery app and background work live as long as the app runs.
 
-    From the outside in: the request id and its log line, tracing (when configured), the
-    HTTP metrics, the fast paths (:mod:`api.routes.fast_paths`), then FastAPI. Ours wrap
-    FastAPI rather than sit in its middleware stack, so that the requests answered by
-    the fast paths do not pass its five layers of error and body-size handling (a GET
-    has no body; a fast POST is refused above the size limit before it is read).
+    From the outside in: the request id, its log line and the security headers, tracing
+    (when configured), the HTTP metrics (served on ``METRICS_PORT``: :mod:`api.metrics`),
+    the fast paths (:mod:`api.routes.fast_paths`), then FastAPI. Ours wrap FastAPI rather
+    than sit in its middleware stack, so that the requests answered by the fast paths do
+    not pass its five layers of error and body-size handling (a GET has no body; a fast
+    POST is refused above the size limit before it is read).
     """
     settings = settings or get_settings()
     registry = CollectorRegistry()
     workflow_metrics = WorkflowMetrics(registry)
+    count_server_process(registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -182,6 +184,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         # Operation ids read as method names (``send_email``, ``get_workflow``) for the
         # clients generated from the description.
         generate_unique_id_function=lambda route: route.name,
+        # Ours, without a CDN (api.routes.docs).
+        docs_url=None,
+        redoc_url=None,
     )
     unavailable.install(app)
     app.include_router(health.router)
@@ -190,10 +195,14 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     app.include_router(workflows.router, responses=AUTH_RESPONSES)
     app.include_router(events.router, responses=AUTH_RESPONSES)
     app.include_router(ui.router)
-    served: ASGIApp = instrument(app, registry, FastPaths(app))
+    docs.install(app)
+    served: ASGIApp = HttpMetrics(FastPaths(app), registry)
     if tracing.configure_tracing("api"):
         from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 
-        served = OpenTelemetryMiddleware(served, excluded_urls="healthz,readyz,metrics")
-    # Outermost: every response, errors included, carries the request's id.
-    return RequestIdMiddleware(served, log_reads=settings.log_reads)
+        served = OpenTelemetryMiddleware(served, excluded_urls="healthz,readyz")
+    # Outermost: every response, errors included, carries the request's id and the
+    # security headers.
+    return RequestIdMiddleware(
+        served, log_reads=settings.log_reads, add_headers=security_headers.add
+    )

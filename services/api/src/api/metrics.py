@@ -1,4 +1,4 @@
-"""The API's Prometheus metrics, served at ``/metrics``.
+"""The API's Prometheus metrics, served on their own port (``METRICS_PORT``).
 
 - HTTP: ``http_requests_total{handler,method,status}`` (status as ``2xx``...) and
   ``http_request_duration_seconds{handler,method}``, by route template (``none`` for a
@@ -7,28 +7,23 @@
 - Workflows, counted where they change: :func:`api.workflows.submit.submit` counts
   accepted ones, the status updater finished ones (once, when it stores the finished
   document) with their end-to-end duration, from acceptance to the last step's end.
+- ``switchyard_api_server_processes``: the server processes running (``API_WORKERS``
+  when all are up).
 
-With several server processes (``API_WORKERS``) the counters live in
-``prometheus_client``'s multiprocess mode (``api serve`` prepares the directory before
-anything imports the client) and ``/metrics`` adds up every process's. Without it each
-app has its own registry, so apps built side by side (in tests) do not collide.
+``api serve`` runs the counters in ``prometheus_client``'s multiprocess mode (it prepares
+the directory before anything imports the client) and serves :func:`exposition`, which
+adds up every server process's, from a process of its own beside them
+(:mod:`api.serving`): not on the public port, where ``/metrics`` is an unknown path. An
+app built without that mode (in tests) counts into its own registry, so apps built side
+by side do not collide.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import datetime
 
-from fastapi import FastAPI
-from fastapi.responses import Response
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_asgi_app
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -36,8 +31,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 #: Seconds an HTTP request takes: milliseconds, or up to 30 s for a long poll.
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
-
-MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class WorkflowMetrics:
@@ -94,7 +87,7 @@ class HttpMetrics:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] == "/metrics":
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         status = 500
@@ -116,16 +109,20 @@ class HttpMetrics:
             self.duration.labels(handler, method).observe(time.perf_counter() - started)
 
 
-def instrument(app: FastAPI, registry: CollectorRegistry, served: ASGIApp | None = None) -> ASGIApp:
-    """``GET /metrics`` on ``app``, and ``served`` (default: ``app``) counted by
-    :class:`HttpMetrics`: what to serve."""
+def count_server_process(registry: CollectorRegistry) -> None:
+    """Count this process among the running servers (dropped when it exits, by the
+    supervisor: :func:`contracts.metrics.mark_process_dead`)."""
+    Gauge(
+        "switchyard_api_server_processes",
+        "API server processes running.",
+        registry=registry,
+        multiprocess_mode="livesum",
+    ).set(1)
 
-    @app.get("/metrics", include_in_schema=False, tags=["metrics"])
-    async def metrics() -> Response:
-        if os.environ.get(MULTIPROC_VARIABLE):
-            merged = CollectorRegistry()
-            MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
-            return Response(generate_latest(merged), media_type=CONTENT_TYPE_LATEST)
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    return HttpMetrics(app if served is None else served, registry)
+def exposition() -> ASGIApp:
+    """Every server process's metrics, added up (multiprocess mode), as an ASGI app."""
+    merged = CollectorRegistry()
+    MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+    app: ASGIApp = make_asgi_app(merged)
+    return app

@@ -24,6 +24,7 @@ import uuid
 from urllib.parse import parse_qs
 from uuid import UUID
 
+import structlog
 from fastapi import FastAPI
 from pydantic import ValidationError
 from starlette.types import Message, Receive, Scope, Send
@@ -36,6 +37,8 @@ from api.deps import Services, held_refusal, rate_limited
 from api.routes import emails
 from api.schemas import EmailRequest
 from api.workflows import reading
+
+log = structlog.get_logger(__name__)
 
 _WORKFLOW = re.compile(r"/v1/workflows/([0-9a-fA-F-]{32,36})")
 
