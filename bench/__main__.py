@@ -24,7 +24,7 @@ from types import FrameType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from bench import machine, run, table, wrk
+from bench import chart, machine, run, table, wrk
 from bench.sizes import FULL, QUICK
 from bench.system import ROOT, service_env
 from tests.support.infra import fresh_database, fresh_vhost
@@ -32,6 +32,8 @@ from tests.support.infra import fresh_database, fresh_vhost
 DEFAULT_AMQP_URL = "amqp://guest:guest@localhost:5672//"
 DEFAULT_DATABASE_URL = "postgresql://postgres@localhost:5432/postgres"
 RESULTS = ROOT / "bench" / "results"
+#: The chart of the latest full run, shown in bench/README.md (committed with its table).
+LATEST_CHART = ROOT / "bench" / "latest.svg"
 
 
 def say(line: str) -> None:
@@ -134,8 +136,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n")
+    drawn = chart.render(result)
+    output.with_suffix(".svg").write_text(drawn)
+    if not args.quick and args.output is None:
+        LATEST_CHART.write_text(drawn)  # the one bench/README.md shows
     print(table.markdown(result))
-    say(f"figures written to {output}")
+    say(f"figures written to {output}, the chart beside it ({output.with_suffix('.svg').name})")
 
 
 if __name__ == "__main__":

@@ -111,6 +111,8 @@ def test_the_quick_bench_reports_every_figure_and_cleans_up(tmp_path: Path) -> N
         assert completed.returncode == 0, completed.stderr[-4000:]
 
         result = json.loads(output.read_text())
+        chart = output.with_suffix(".svg").read_text()
+        assert chart.startswith("<svg") and chart.count('class="bar product"') == 4
         infra = result["infra"]
         for vhost in (infra["vhost"], infra["tutorial_vhost"]):
             assert not vhost_exists(amqp_url, management_url, vhost), vhost
