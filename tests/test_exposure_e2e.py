@@ -227,7 +227,7 @@ def test_swagger_ui_renders_the_api_in_chromium_without_breaking_the_policy(
     # Deep-linked to an operation, which opens with its selects (styled with data: images);
     # the console (on stderr) is where Chromium reports what the policy refused.
     shown = browse(
-        f"{system.api_url}/docs#/emails/send_email_v1_emails_post",
+        f"{system.api_url}/docs#/emails/send_email",
         tmp_path / "profile",
         "--enable-logging=stderr",
         "--v=0",
