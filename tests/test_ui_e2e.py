@@ -1,12 +1,14 @@
 """The status page ``/ui`` in headless Chromium: a tenant's workflows with their steps.
 
 Chromium opens ``/ui#key=<key>`` (a fragment: the key never reaches a server log), the
-page moves the key to sessionStorage and reads the JSON API with it. The test reads the
-rendered DOM (``--dump-dom``) and a screenshot, whose green "succeeded" badges it counts.
+page moves the key to sessionStorage and reads the JSON API with it. The tests read the
+rendered DOM (``--dump-dom``) and a screenshot, whose green "succeeded" badges they
+count, and change the filters and open a workflow over the DevTools protocol.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,8 +19,9 @@ from PIL import Image
 
 from tests.conftest import System, api_client
 from tests.support import processes
-from tests.support.browser import WINDOW, browse
+from tests.support.browser import WINDOW, Chromium, Tab, browse
 from tests.support.polling import wait_for_workflow
+from tests.support.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.e2e
 
@@ -60,6 +63,7 @@ def test_the_status_page_shows_the_tenants_workflows_with_their_steps(
     assert page.status_code == 200
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     assert key not in page.text
+    assert httpx.get(f"{system.api_url}/ui/ui.py").status_code == 404  # only the page's files
 
     url = f"{system.api_url}/ui#key={key}"
     dom = browse(url, tmp_path / "profile-dom", "--dump-dom")
@@ -91,3 +95,67 @@ def test_the_status_page_without_a_key_asks_for_one(system: System, tmp_path: Pa
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert '<form id="login">' in dom.stdout
     assert 'data-workflow-id="' not in dom.stdout
+
+
+#: The workflows the list shows, top to bottom.
+LISTED = "[...document.querySelectorAll('tbody.workflow')].map((row) => row.dataset.workflowId)"
+
+
+def wait_listed(tab: Tab, ids: list[str]) -> None:
+    tab.wait_for(f"{LISTED}.join() === {json.dumps(','.join(ids))}")
+
+
+def choose(select: str, value: str) -> str:
+    """JavaScript that picks ``value`` in a filter, as a user does (a change event)."""
+    return (
+        f"(() => {{ const s = document.querySelector('{select}'); s.value = '{value}';"
+        " s.dispatchEvent(new Event('change', {bubbles: true})); return true; })()"
+    )
+
+
+def test_the_filters_change_the_list_and_a_row_opens_the_workflow(
+    system: System, tenant_client: httpx.Client, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    today = datetime.now(UTC).date().isoformat()
+    with tenant_client as client:
+
+        def finished(path: str, body: dict[str, object]) -> str:
+            response = client.post(path, json=body)
+            assert response.status_code == 202, response.text
+            return str(wait_for_workflow(client, response.json()["workflow_id"])["id"])
+
+        sent = finished("/v1/emails", {"to": ["ada@example.com"], "subject": "ok", "text": "x"})
+        # The next SMTP transaction, this email's, is refused for good.
+        smtp_sink.mailbox.scripted_replies.append("554 5.7.1 message refused")
+        refused = finished("/v1/emails", {"to": ["bob@example.com"], "subject": "no", "text": "x"})
+        period = {"start": today, "end": today}
+        report = finished("/v1/reports", {"kind": "email_activity", "period": period})
+        assert client.get(f"/v1/workflows/{refused}").json()["status"] == "failed"
+        key = client.headers["Authorization"].removeprefix("Bearer ")
+
+    with Chromium(tmp_path / "profile", tmp_path / "chromium.log") as browser:
+        tab = browser.open(f"{system.api_url}/ui#key={key}")
+        wait_listed(tab, [report, refused, sent])  # newest first
+
+        tab.evaluate(choose("#filter-status", "failed"))
+        wait_listed(tab, [refused])
+        assert tab.evaluate("location.hash") == "#status=failed"
+
+        tab.evaluate(choose("#filter-status", ""))
+        tab.evaluate(choose("#filter-kind", "email"))
+        wait_listed(tab, [refused, sent])
+        tab.evaluate(choose("#filter-kind", "report"))
+        wait_listed(tab, [report])
+
+        tab.click(f"tbody[data-workflow-id='{report}'] tr.summary td:nth-child(2)")
+        tab.wait_for(
+            f'document.querySelector(\'#detail[data-workflow-id="{report}"]'
+            '[data-status="succeeded"]\') !== null'
+        )
+        assert tab.evaluate("document.querySelector('#list').hidden") is True
+        assert tab.evaluate("location.hash") == f"#workflow={report}"
+        tab.click("#back")
+        tab.wait_for("document.querySelector('#list').hidden === false")
+        wait_listed(tab, [report])  # back to the list as it was, filtered
+        assert tab.evaluate("document.querySelector('#filter-kind').value") == "report"
+        assert tab.refusals() == []

@@ -1,11 +1,11 @@
-"""``/ui``: a small read-only status page of the caller's workflows.
+"""``/ui``: a small status page of the caller's workflows, each with its timeline.
 
-The page is static HTML and JavaScript from the package (no build step) and holds no
-data: it asks for an API key (or takes it once from the URL fragment, ``/ui#key=...``,
-which browsers never send to a server), keeps it in the tab's ``sessionStorage`` and
-reads the JSON API with ``Authorization: Bearer``, so it is authenticated exactly like
-the API and has no cookie a third-party site could ride on. A strict Content Security
-Policy allows only this origin's script and calls.
+The page is static HTML and JavaScript modules from the package (no build step, only the
+files in :data:`ASSETS`) and holds no data: it asks for an API key (or takes it once from
+the URL fragment, ``/ui#key=...``, which browsers never send to a server), keeps it in
+the tab's ``sessionStorage`` and calls the JSON API with ``Authorization: Bearer``, so it
+is authenticated exactly like the API and has no cookie a third-party site could ride
+on. A strict Content Security Policy allows only this origin's files and calls.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import cache
 from importlib.resources import files
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, HTTPException, Response
 
 router = APIRouter(tags=["ui"], include_in_schema=False)
 
@@ -28,6 +28,19 @@ HEADERS = {
 }
 
 
+#: The page's files and their types; the page loads nothing else.
+ASSETS = {
+    "app.js": "text/javascript; charset=utf-8",
+    "api.js": "text/javascript; charset=utf-8",
+    "detail.js": "text/javascript; charset=utf-8",
+    "dom.js": "text/javascript; charset=utf-8",
+    "list.js": "text/javascript; charset=utf-8",
+    "timeline.js": "text/javascript; charset=utf-8",
+    "style.css": "text/css; charset=utf-8",
+    "favicon.svg": "image/svg+xml",
+}
+
+
 @cache
 def asset(name: str) -> bytes:
     return files("api").joinpath("ui", name).read_bytes()
@@ -38,11 +51,9 @@ def page() -> Response:
     return Response(asset("index.html"), media_type="text/html; charset=utf-8", headers=HEADERS)
 
 
-@router.get("/ui/app.js")
-def script() -> Response:
-    return Response(asset("app.js"), media_type="text/javascript; charset=utf-8", headers=HEADERS)
-
-
-@router.get("/ui/style.css")
-def style() -> Response:
-    return Response(asset("style.css"), media_type="text/css; charset=utf-8", headers=HEADERS)
+@router.get("/ui/{name}")
+def page_file(name: str) -> Response:
+    media_type = ASSETS.get(name)
+    if media_type is None:
+        raise HTTPException(404, "no such file of the status page")
+    return Response(asset(name), media_type=media_type, headers=HEADERS)
