@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp
 
-from api import db, security_headers, unavailable
+from api import db, readiness, security_headers, unavailable
 from api.access import idempotency, keys
 from api.access.gate import Gate
 from api.access.ratelimit import RateLimiter
@@ -157,6 +157,15 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             key_cache,
             watchers,
             Gate(pool, key_cache, RateLimiter(settings.unauthenticated_rate_limit)),
+            readiness.Readiness(
+                [
+                    readiness.database_and_outbox(
+                        background, settings.outbox_max_age, relay_metrics
+                    ),
+                    readiness.broker(celery_app),
+                    readiness.relay(relay),
+                ]
+            ),
         )
         # What start-up made (modules, routes, schemas) lives as long as the process: out
         # of the collector's sight, a full collection no longer walks it all, which was
