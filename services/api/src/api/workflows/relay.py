@@ -76,7 +76,8 @@ class OutboxRelay:
         self._workflow_metrics = workflow_metrics
         self._wake = anyio.Event()
         self._wake.set()  # whatever waits from before the start goes out first
-        #: Whether the last pass published what was due; ``problem`` says why not.
+        #: Whether the last pass published what was due; ``problem`` says what the
+        #: broker did instead (a pass the database failed changes neither).
         self.healthy = True
         self.problem: str | None = None
 
@@ -105,8 +106,9 @@ class OutboxRelay:
                     self._health(str(exc))
                     log.warning("outbox publish stalled; will retry", error=str(exc), retry=backoff)
                 except Exception as exc:  # the database is away, most likely: try again
+                    # Not the relay's health, which is about publishing: /readyz names the
+                    # database, and the outbox's age shows anything else that holds it up.
                     backoff = min(MAX_BACKOFF, max(0.5, backoff * 2))
-                    self._health(f"relay pass failed ({type(exc).__name__})")
                     log.warning("outbox relay pass failed; will retry", error=repr(exc))
         finally:
             await anyio.to_thread.run_sync(self._publisher.close)
