@@ -102,7 +102,7 @@ outbox = Table(
 Index("outbox_due", outbox.c.next_attempt_at, outbox.c.id)
 
 #: Messages the relay gave up on after ``OUTBOX_MAX_ATTEMPTS`` refusals (their workflows
-#: failed with the reason), kept as they were for an operator to inspect or send again.
+#: failed with the reason), kept as they were for an operator to inspect.
 outbox_dead = Table(
     "outbox_dead",
     metadata,

@@ -5,7 +5,7 @@
   takes due rows in the order of the index ``outbox_due``, which also answers "how long
   has the most overdue message waited" in one read.
 - ``api.outbox_dead``: messages given up after ``OUTBOX_MAX_ATTEMPTS`` refusals, kept as
-  they were (with the last reason) for an operator to inspect or send again.
+  they were (with the last reason) for an operator to inspect.
 
 Revision ID: 0004
 Revises: 0003
