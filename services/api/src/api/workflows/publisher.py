@@ -37,11 +37,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from amqp.exceptions import ChannelError
 from celery import Celery
 from kombu import Connection
 from kombu.exceptions import OperationalError
 
+from api.workflows.confirms import Confirms
 from contracts.declaration import declare_needs
 
 log = structlog.get_logger(__name__)
@@ -91,10 +91,7 @@ class BatchPublisher:
         self._confirm_timeout = confirm_timeout
         self._connection: Connection | None = None
         self._channel: Any = None
-        self._published = 0  # publishes on the channel so far: the last delivery tag
-        self._acked_upto = 0  # every tag up to this one is settled (acked, or nacked)
-        self._acked: set[int] = set()
-        self._nacked: set[int] = set()
+        self._confirms = Confirms()
         #: The broker said ``connection.blocked`` and not yet ``connection.unblocked``.
         self.blocked = False
 
@@ -152,19 +149,18 @@ class BatchPublisher:
         except BaseException:
             connection.collect()
             raise
-        channel.events["basic_ack"].add(self._on_ack)
-        channel.events["basic_nack"].add(self._on_nack)
+        confirms = Confirms()
+        channel.events["basic_ack"].add(confirms.on_ack)
+        channel.events["basic_nack"].add(confirms.on_nack)
         publish: Callable[..., Any] = channel.basic_publish
 
         def counted(*args: Any, **kwargs: Any) -> Any:
-            self._published += 1
+            confirms.published += 1
             return publish(*args, **kwargs)
 
         channel.basic_publish = counted
         self._connection, self._channel = connection, channel
-        self._published, self._acked_upto = 0, 0
-        self._acked.clear()
-        self._nacked.clear()
+        self._confirms = confirms
         self.blocked = False
         return channel
 
@@ -186,31 +182,11 @@ class BatchPublisher:
             self._drop()
         return True
 
-    # --- confirms ------------------------------------------------------------------
-
-    def _on_ack(self, tag: int, multiple: bool) -> None:
-        if multiple:
-            self._acked_upto = max(self._acked_upto, tag)
-        else:
-            self._acked.add(tag)
-
-    def _on_nack(self, tag: int, multiple: bool) -> None:
-        if multiple:
-            self._nacked.update(
-                t for t in range(self._acked_upto + 1, tag + 1) if t not in self._acked
-            )
-            self._acked_upto = max(self._acked_upto, tag)
-        else:
-            self._nacked.add(tag)
-
-    def _settled(self, tag: int) -> bool:
-        return tag <= self._acked_upto or tag in self._acked or tag in self._nacked
-
     def _result(self, span: tuple[int, int]) -> Published:
         tags = range(span[0], span[1] + 1)
-        if any(tag in self._nacked for tag in tags):
+        if any(self._confirms.nacked(tag) for tag in tags):
             return Published(Outcome.REFUSED, NACKED)
-        if all(self._settled(tag) for tag in tags):
+        if all(self._confirms.answered(tag) for tag in tags):
             return CONFIRMED
         return UNSETTLED
 
@@ -234,27 +210,26 @@ class BatchPublisher:
             return Batch(
                 [UNSETTLED] * len(messages), f"cannot reach the broker ({type(exc).__name__})"
             )
-        # Earlier batches are decided: their tags need not be remembered.
-        self._acked.clear()
-        self._nacked.clear()
+        self._confirms.forget_answers()
         producer = self._app.amqp.Producer(channel, auto_declare=False)
+        closed = self._errors("channel_errors")
         broken: tuple[type[BaseException], ...] = (
             OperationalError,
             OSError,
-            *self._connection_errors(),
+            *self._errors("connection_errors"),
         )
         spans: list[tuple[int, int] | Published] = []
         for index, message in enumerate(messages):
-            first = self._published + 1
+            first = self._confirms.published + 1
             try:
                 self._app.signature(message).apply_async(producer=producer, retry=False)
-            except ChannelError as exc:
+            except closed as exc:
                 # Read while publishing (a declare waits for its answer): the broker
                 # closed the channel over this message or an earlier one of the batch.
                 log.warning("the broker closed the relay's channel", error=str(exc))
                 self._drop()
                 spans.extend([UNSETTLED] * (len(messages) - index))
-                return self._isolate(messages, spans, exc)
+                return self._isolate(messages, spans, _reply_text(exc))
             except broken as exc:
                 log.warning("publish failed: the broker connection broke", error=str(exc))
                 self._drop()
@@ -267,18 +242,19 @@ class BatchPublisher:
             except Exception as exc:  # this message cannot be sent as it is
                 spans.append(Published(Outcome.REFUSED, f"cannot be published: {exc}"))
                 continue
-            spans.append((first, self._published))
+            spans.append((first, self._confirms.published))
         tags = [span for span in spans if isinstance(span, tuple)]
         stalled = self._wait_for(tags[0][0], tags[-1][1]) if tags else None
-        if isinstance(stalled, ChannelError):
-            return self._isolate(messages, spans, stalled)
+        if isinstance(stalled, _Closed):
+            return self._isolate(messages, spans, stalled.reason)
         if isinstance(stalled, _Stall):
             return Batch(self._results(spans), stalled.reason, lost=stalled.lost)
         return Batch(self._results(spans))
 
-    def _connection_errors(self) -> tuple[type[BaseException], ...]:
-        connection = self._connection
-        return tuple(connection.connection_errors) if connection is not None else ()
+    def _errors(self, kind: str) -> tuple[type[BaseException], ...]:
+        """The transport's ``connection_errors`` or ``channel_errors`` (py-amqp's)."""
+        errors: tuple[type[BaseException], ...] = getattr(self._connection, kind, ())
+        return tuple(errors)
 
     def _results(self, spans: Sequence[tuple[int, int] | Published]) -> list[Published]:
         return [span if isinstance(span, Published) else self._result(span) for span in spans]
@@ -287,14 +263,14 @@ class BatchPublisher:
         self,
         messages: Sequence[dict[str, Any]],
         spans: Sequence[tuple[int, int] | Published],
-        error: ChannelError,
+        reason: str,
     ) -> Batch:
         """The broker closed the channel over one of the unconfirmed messages (it does
         not say which): publish each of them alone to find it; the rest go out."""
         results = self._results(spans)
         unsettled = [i for i, result in enumerate(results) if result is UNSETTLED]
         if len(unsettled) == 1:
-            results[unsettled[0]] = Published(Outcome.REFUSED, _reply_text(error))
+            results[unsettled[0]] = Published(Outcome.REFUSED, reason)
             return Batch(results)
         for index in unsettled:
             alone = self._publish([messages[index]])
@@ -303,12 +279,13 @@ class BatchPublisher:
                 return Batch(results, alone.stalled, lost=alone.lost)
         return Batch(results)
 
-    def _wait_for(self, first: int, last: int) -> ChannelError | _Stall | None:
+    def _wait_for(self, first: int, last: int) -> _Closed | _Stall | None:
         """Wait until the broker settled tags ``first`` to ``last``; what stopped it."""
         deadline = time.monotonic() + self._confirm_timeout
         connection = self._connection
         assert connection is not None
-        while not all(self._settled(tag) for tag in range(first, last + 1)):
+        closed = self._errors("channel_errors")
+        while not all(self._confirms.answered(tag) for tag in range(first, last + 1)):
             if self.blocked:
                 log.warning("the broker blocks the relay's connection")
                 return _Stall(BLOCKED)
@@ -322,10 +299,10 @@ class BatchPublisher:
                 connection.drain_events(timeout=remaining)
             except TimeoutError:
                 continue
-            except ChannelError as exc:
+            except closed as exc:
                 log.warning("the broker closed the relay's channel", error=str(exc))
                 self._drop()
-                return exc
+                return _Closed(_reply_text(exc))
             except Exception as exc:
                 log.warning("waiting for publisher confirms failed", error=str(exc))
                 self._drop()
@@ -335,11 +312,20 @@ class BatchPublisher:
 
 @dataclass(frozen=True)
 class _Stall:
+    """The broker settled nothing more: blocked, timed out, or the connection broke."""
+
     reason: str
     lost: bool = False
 
 
-def _reply_text(error: ChannelError) -> str:
+@dataclass(frozen=True)
+class _Closed:
+    """The broker closed the channel over a message of the batch, saying ``reason``."""
+
+    reason: str
+
+
+def _reply_text(error: BaseException) -> str:
     """What the broker said (``NOT_FOUND - no exchange 'x' in vhost 'y'``)."""
     text = getattr(error, "reply_text", None)
     return str(text) if text else str(error)
