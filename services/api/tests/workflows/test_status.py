@@ -244,50 +244,6 @@ def test_a_step_that_succeeded_despite_the_cancel_shows_its_success() -> None:
     assert view["error"] is None
 
 
-PUBLISH_FAILED = {"type": "PublishFailed", "message": "the broker refused the message"}
-
-
-def given_up(*names: str) -> list[dict[str, Any]]:
-    """Stored steps of a workflow whose message the relay gave up publishing at 3 s."""
-    return [
-        {**step, "publish_failed": PUBLISH_FAILED, "publish_failed_at": at(3).isoformat()}
-        for step in stored(*names)
-    ]
-
-
-def test_a_workflow_whose_message_was_never_published_fails_with_the_reason() -> None:
-    derived = run(given_up("email.send"), shape="single")
-    assert derived.status == "failed"
-    assert derived.error == PUBLISH_FAILED
-    assert derived.finished_at == at(3)
-    [step] = derived.steps
-    assert step["status"] == "failed"
-    assert step["finished_at"] == at(3).isoformat()
-    # The bookkeeping survives, so the stored steps keep saying why.
-    assert step["publish_failed"] == PUBLISH_FAILED
-
-
-def test_in_an_unpublished_chain_the_later_steps_are_not_run() -> None:
-    derived = run(given_up("report.generate", "email.send"))
-    assert derived.status == "failed"
-    assert [s["status"] for s in derived.steps] == ["failed", "cancelled"]
-    assert derived.steps[1]["error"]["type"] == "NotRun"
-    assert derived.finished_at == at(3)
-
-
-def test_an_unpublished_group_finishes_with_every_member_failed() -> None:
-    derived = run(given_up("report.generate", "report.generate"), shape="group")
-    assert [s["status"] for s in derived.steps] == ["failed", "failed"]
-    assert derived.finished_at == at(3)
-
-
-def test_a_step_whose_result_row_exists_after_all_follows_that_row() -> None:
-    [step] = given_up("email.send")
-    view = step_from_row(step, row("t1", "SUCCESS", result=1, started=at(4), done=naive(5)))
-    assert view["status"] == "succeeded"
-    assert view["error"] is None
-
-
 def test_error_from_meta_handles_plain_values() -> None:
     assert error_from_meta({"exc_type": "KeyError", "exc_message": "k"}) == {
         "type": "KeyError",

@@ -18,7 +18,8 @@ import asyncpg
 from api.db import Connection, Executor
 
 _TAKE = (
-    "SELECT o.id, o.message, o.workflow_id, o.attempts, w.request_id FROM api.outbox AS o"
+    "SELECT o.id, o.message, o.workflow_id, o.attempts, w.request_id,"
+    " w.steps->0->>'task_id' AS first_task_id FROM api.outbox AS o"
     " LEFT JOIN api.workflows AS w ON w.id = o.workflow_id"
     " WHERE o.next_attempt_at <= now()"
     " ORDER BY o.next_attempt_at, o.id LIMIT $1 FOR UPDATE OF o SKIP LOCKED"
@@ -33,7 +34,8 @@ _FIRST_DUE = (
 
 
 async def take(conn: Connection, limit: int) -> list[asyncpg.Record]:
-    """Up to ``limit`` due messages, oldest due first, locked until the transaction ends."""
+    """Up to ``limit`` due messages, oldest due first, locked until the transaction ends
+    (with their workflow's request id and the task id of its first step)."""
     rows: list[asyncpg.Record] = await conn.fetch(_TAKE, limit)
     return rows
 

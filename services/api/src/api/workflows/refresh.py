@@ -2,15 +2,14 @@
 
 The one place a workflow's state is derived and stored: the status updater calls it for
 the workflows whose steps it was told changed, the reconcile pass and the sweep for the
-ones a notification may have missed, a cancel for the one it cancels, the outbox relay
-for the ones whose message it gave up publishing.
+ones a notification may have missed, a cancel for the one it cancels.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -53,23 +52,6 @@ def render(record: Row, state: Derived) -> store.Saved:
     return store.Saved(record["id"], state, text, document.etag_of(text))
 
 
-def _finished(record: Row, saved: store.Saved) -> list[Finished]:
-    """``[the workflow]`` when ``saved`` finished it, else ``[]``."""
-    end = saved.state.finished_at
-    if end is None:
-        return []
-    return [
-        Finished(
-            record["id"],
-            record["kind"],
-            saved.state.status,
-            record["request_id"],
-            record["created_at"],
-            end,
-        )
-    ]
-
-
 async def refresh(conn: Connection, workflow_ids: Sequence[UUID]) -> list[Finished]:
     """Derive these workflows again and store each document that changed.
 
@@ -92,39 +74,17 @@ async def refresh(conn: Connection, workflow_ids: Sequence[UUID]) -> list[Finish
             if saved.etag == record["etag"]:
                 continue
             changed.append(saved)
-            finished.extend(_finished(record, saved))
+            end = saved.state.finished_at
+            if end is not None:
+                finished.append(
+                    Finished(
+                        record["id"],
+                        record["kind"],
+                        saved.state.status,
+                        record["request_id"],
+                        record["created_at"],
+                        end,
+                    )
+                )
         await store.save(conn, changed)
-    return finished
-
-
-async def fail_unpublished(
-    conn: Connection, errors: Mapping[UUID, Mapping[str, str]]
-) -> list[Finished]:
-    """Fail these workflows with their ``{"type", "message"}``: the broker never took
-    their message, so no step will run. Inside the caller's transaction.
-
-    Every step is marked (a step whose result row exists anyway follows that row); the
-    stored document changes, which wakes its long polls like any other change.
-    """
-    if not errors:
-        return []
-    at = store.now()
-    records = await store.records(conn, list(errors), unfinished_only=True, for_update=True)
-    rows = await store.task_rows(
-        conn, (step["task_id"] for record in records for step in store.stored_steps(record))
-    )
-    changed, finished = [], []
-    for record in records:
-        marked = [
-            {
-                **step,
-                "publish_failed": dict(errors[record["id"]]),
-                "publish_failed_at": at.astimezone(UTC).isoformat(),
-            }
-            for step in store.stored_steps(record)
-        ]
-        saved = render(record, state_of(record, rows, steps=marked))
-        changed.append(saved)
-        finished.extend(_finished(record, saved))
-    await store.save(conn, changed)
     return finished

@@ -11,7 +11,8 @@ publishing blocks) and settles each row by that word:
 - **refused** (the broker said no to that message): it backs off on its own
   (:class:`api.workflows.retries.RetryPolicy`) while the rows behind it go out; after
   its last attempt it is moved to ``api.outbox_dead`` and its workflow fails with the
-  broker's reason (``PublishFailed``).
+  broker's reason (``PublishFailed``, :func:`api.workflows.failing.fail`: its first
+  step failed, the others never run).
 - **unsettled** (the broker as a whole did not answer: unreachable, blocking publishers,
   no confirm in time): left as it is, attempts uncounted, and the relay backs off and
   reports itself unhealthy (:attr:`OutboxRelay.healthy`, ``/readyz``) until a pass
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from uuid import UUID
 
 import anyio
 import asyncpg
@@ -38,9 +38,9 @@ from celery import Celery
 
 from api.db import Connection
 from api.metrics import RelayMetrics, WorkflowMetrics
-from api.workflows import outbox
+from api.workflows import failing, outbox
 from api.workflows.publisher import CONFIRM_TIMEOUT, BatchPublisher, Outcome, Published
-from api.workflows.refresh import Finished, fail_unpublished
+from api.workflows.refresh import Finished
 from api.workflows.retries import RetryPolicy
 
 log = structlog.get_logger(__name__)
@@ -152,7 +152,7 @@ class OutboxRelay:
         done: list[int] = []
         later: list[tuple[int, float, str]] = []
         given_up: list[tuple[int, str]] = []
-        errors: dict[UUID, dict[str, str]] = {}
+        failures: list[failing.Failure] = []
         for row, result in zip(rows, results, strict=True):
             context = {"workflow_id": str(row["workflow_id"]), "request_id": row["request_id"]}
             if result.outcome is Outcome.CONFIRMED:
@@ -163,10 +163,16 @@ class OutboxRelay:
                 attempts = row["attempts"] + 1
                 if self._retries.exhausted(attempts):
                     given_up.append((row["id"], reason))
-                    errors[row["workflow_id"]] = {
-                        "type": "PublishFailed",
-                        "message": f"{reason}; given up after {attempts} attempts",
-                    }
+                    failures.append(
+                        failing.Failure(
+                            row["workflow_id"],
+                            {
+                                "type": "PublishFailed",
+                                "message": f"{reason}; given up after {attempts} attempts",
+                            },
+                            task_id=row["first_task_id"],
+                        )
+                    )
                     log.warning(
                         "outbox message moved aside", attempts=attempts, reason=reason, **context
                     )
@@ -183,14 +189,16 @@ class OutboxRelay:
         await outbox.delete(conn, done)
         await outbox.retry_later(conn, later)
         await outbox.move_aside(conn, given_up)
-        finished = await fail_unpublished(conn, errors)
+        # The broker never took these messages, so no worker holds them: the REVOKED
+        # marks fail() leaves need no revoke broadcast (it would be a publish too).
+        failed = await failing.fail(conn, failures)
         if self._metrics is not None:
             self._metrics.failed("refused", len(later) + len(given_up))
             self._metrics.failed(
                 "unsettled", sum(1 for r in results if r.outcome is Outcome.UNSETTLED)
             )
             self._metrics.given_up(len(given_up))
-        return finished
+        return failed.finished
 
     def _report(self, finished: Sequence[Finished]) -> None:
         for workflow in finished:

@@ -18,9 +18,8 @@ from typing import Any
 SETTLED = frozenset({"succeeded", "failed", "cancelled"})
 FINAL_WORKFLOW = SETTLED
 
-#: Keys a stored step keeps across updates (the rest is recomputed from its row):
-#: a cancel's marks, and the error of a message the broker never took (the relay gave up).
-BOOKKEEPING = ("cancelled", "cancelled_at", "publish_failed", "publish_failed_at")
+#: Keys a stored step keeps across updates (the rest is recomputed from its row).
+BOOKKEEPING = ("cancelled", "cancelled_at")
 
 _CELERY_TO_STEP = {
     "PENDING": "queued",
@@ -110,13 +109,6 @@ def step_from_row(step: Mapping[str, Any], row: TaskRow | None) -> dict[str, Any
             status="cancelled",
             finished_at=step.get("cancelled_at"),
             error={"type": "Cancelled", "message": "cancelled before it started"},
-        )
-        return view
-    if step.get("publish_failed") and row is None:
-        view.update(
-            status="failed",
-            finished_at=step.get("publish_failed_at"),
-            error=dict(step["publish_failed"]),
         )
         return view
     if row is None:
