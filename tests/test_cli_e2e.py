@@ -25,6 +25,7 @@ from tests.support.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.e2e
 
+ROOT = Path(__file__).resolve().parent.parent
 TODAY = datetime.now(UTC).date()
 START, END = (TODAY - timedelta(days=30)).isoformat(), TODAY.isoformat()
 ACCEPTED = re.compile(r"^accepted: workflow (\S+)$", re.MULTILINE)
@@ -254,6 +255,12 @@ def test_on_a_terminal_wait_redraws_the_steps_in_place(system: System) -> None:
     assert "\x1b[" in text  # drawn with terminal control sequences, not printed line by line
     assert re.search(r"email\.send\s+\S*succeeded", re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text))
     assert f"{workflow_id} succeeded 1/1" not in text
+
+
+def test_the_committed_description_is_the_one_the_api_serves(client: httpx.Client) -> None:
+    # `just client` builds it without a server: the served one must not differ from it.
+    committed = json.loads((ROOT / "libs" / "client" / "openapi.json").read_text())
+    assert client.get("/openapi.json").json() == committed
 
 
 @pytest.mark.parametrize(

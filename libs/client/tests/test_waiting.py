@@ -55,8 +55,9 @@ def event(body: dict[str, Any], etag: str) -> bytes:
     return f'id: "{etag}"\nevent: workflow\ndata: {json.dumps(body)}\n\n'.encode()
 
 
-def stream(*events: bytes, then_hang: bool = False) -> Answer:
-    """An event stream of ``events`` that ends, or with ``then_hang`` stays open, silent."""
+def stream(*events: bytes, then_hang: bool = False, then_drop: bool = False) -> Answer:
+    """An event stream of ``events`` that ends, or then stays open and silent (``then_hang``)
+    or loses its connection (``then_drop``)."""
 
     async def body() -> AsyncIterator[bytes]:
         yield b": heartbeat\n\n"
@@ -64,6 +65,8 @@ def stream(*events: bytes, then_hang: bool = False) -> Answer:
             yield each
         if then_hang:
             await anyio.sleep_forever()
+        if then_drop:
+            raise httpx.ReadError("connection reset by peer")
 
     return lambda _request: httpx.Response(
         200, headers={"content-type": "text/event-stream"}, content=body()
@@ -115,6 +118,20 @@ def test_a_stream_that_ends_early_is_resumed_from_the_last_event(api) -> None:
     first, resumed = api.requests
     assert "last-event-id" not in first.headers
     assert resumed.headers["last-event-id"] == '"e1"'
+
+
+def test_a_dropped_connection_is_resumed_from_the_last_event(api) -> None:
+    api.on(
+        EVENTS_PATH,
+        stream(event(document("queued"), "e1"), then_drop=True),
+        stream(event(document("succeeded"), "e2")),
+    )
+    seen: list[WorkflowDocument] = []
+    assert wait(api.client(), WORKFLOW_ID, timeout=10, on_change=seen.append).status == (
+        "succeeded"
+    )
+    assert statuses(seen) == ["queued", "succeeded"]
+    assert api.requests[1].headers["last-event-id"] == '"e1"'
 
 
 def test_without_a_stream_the_document_is_long_polled(api) -> None:
