@@ -3,7 +3,7 @@
 set dotenv-load := false
 
 # Every workspace package, by the name its pyproject.toml gives it
-packages := "contracts api email-worker report-worker scheduler"
+packages := "contracts api email-worker report-worker scheduler client cli"
 
 # List the recipes
 default:
@@ -57,7 +57,7 @@ test-alone *names=packages:
 lint: sync
     @uv run --frozen ruff check .
     @uv run --frozen ruff format --check .
-    @uv run --frozen mypy libs/contracts/src services/api/src services/email-worker/src services/report-worker/src services/scheduler/src tests scripts bench
+    @uv run --frozen mypy libs/contracts/src libs/client/src libs/cli/src services/api/src services/email-worker/src services/report-worker/src services/scheduler/src tests scripts bench
 
 # Benchmark against the tutorial stack and a ceiling, on fresh vhosts and databases (--quick: small sizes; needs wrk); see bench/README.md
 bench *args: sync
@@ -75,6 +75,10 @@ flower *args: sync
 # Bring the whole system up in Docker
 up *args:
     docker compose up --build {{args}}
+
+# Write the API's OpenAPI description to libs/client/openapi.json and regenerate the typed client from it
+client: sync
+    @uv run --frozen python scripts/generate_client.py
 
 # Record compatible contract changes in libs/contracts/snapshots (refuses breaking ones)
 snapshot: sync

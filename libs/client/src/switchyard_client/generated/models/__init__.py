@@ -1,0 +1,55 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .accepted import Accepted
+from .already_finished import AlreadyFinished
+from .email_request import EmailRequest
+from .error_body import ErrorBody
+from .healthz_response_healthz import HealthzResponseHealthz
+from .http_validation_error import HTTPValidationError
+from .lane import Lane
+from .list_workflows_status_type_0 import ListWorkflowsStatusType0
+from .period import Period
+from .progress import Progress
+from .report_batch_request import ReportBatchRequest
+from .report_format import ReportFormat
+from .report_kind import ReportKind
+from .report_metadata import ReportMetadata
+from .report_metadata_period import ReportMetadataPeriod
+from .report_request import ReportRequest
+from .report_spec import ReportSpec
+from .step import Step
+from .step_error import StepError
+from .step_status import StepStatus
+from .validation_error import ValidationError
+from .validation_error_context import ValidationErrorContext
+from .workflow_document import WorkflowDocument
+from .workflow_document_status import WorkflowDocumentStatus
+from .workflow_page import WorkflowPage
+
+__all__ = (
+    "Accepted",
+    "AlreadyFinished",
+    "EmailRequest",
+    "ErrorBody",
+    "HTTPValidationError",
+    "HealthzResponseHealthz",
+    "Lane",
+    "ListWorkflowsStatusType0",
+    "Period",
+    "Progress",
+    "ReportBatchRequest",
+    "ReportFormat",
+    "ReportKind",
+    "ReportMetadata",
+    "ReportMetadataPeriod",
+    "ReportRequest",
+    "ReportSpec",
+    "Step",
+    "StepError",
+    "StepStatus",
+    "ValidationError",
+    "ValidationErrorContext",
+    "WorkflowDocument",
+    "WorkflowDocumentStatus",
+    "WorkflowPage",
+)
