@@ -50,7 +50,9 @@ def sync_detailed(
 ) -> Response[Any]:
     """Readyz
 
-     The broker and the database are reachable; 503 names what is down.
+     The database and the broker are reachable, the outbox relay publishes and no
+    message waits too long for it; 503 names what is not. Checked at most once a second
+    (:mod:`api.readiness`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -75,7 +77,9 @@ async def asyncio_detailed(
 ) -> Response[Any]:
     """Readyz
 
-     The broker and the database are reachable; 503 names what is down.
+     The database and the broker are reachable, the outbox relay publishes and no
+    message waits too long for it; 503 names what is not. Checked at most once a second
+    (:mod:`api.readiness`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
