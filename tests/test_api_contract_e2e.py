@@ -25,7 +25,12 @@ def test_healthz_and_readyz_answer_when_everything_is_up(client: httpx.Client) -
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+    assert ready.json()["checks"] == {
+        "broker": "ok",
+        "database": "ok",
+        "outbox": "ok",
+        "relay": "ok",
+    }
 
 
 def test_openapi_and_docs_are_served(client: httpx.Client) -> None:

@@ -96,13 +96,20 @@ def with_vhost(amqp_url: str, vhost: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(path="/" + urllib.parse.quote(vhost, safe="")))
 
 
-def _management_request(api: str, user: str, password: str, method: str, path: str) -> None:
+def _management_request(
+    api: str,
+    user: str,
+    password: str,
+    method: str,
+    path: str,
+    body: Mapping[str, object] | None = None,
+) -> None:
+    if body is None and "permissions" in path:
+        body = {"configure": ".*", "write": ".*", "read": ".*"}
     request = urllib.request.Request(
         api.rstrip("/") + path,
         method=method,
-        data=json.dumps({"configure": ".*", "write": ".*", "read": ".*"}).encode()
-        if "permissions" in path
-        else b"",
+        data=json.dumps(body).encode() if body is not None else b"",
         headers={
             "content-type": "application/json",
             "authorization": "Basic " + b64encode(f"{user}:{password}".encode()).decode(),
@@ -163,6 +170,39 @@ def fresh_vhost(
         yield with_vhost(amqp_url, vhost)
     finally:
         delete()
+
+
+@contextmanager
+def queue_policy(
+    vhost_url: str,
+    management_url: str | None,
+    *,
+    name: str,
+    pattern: str,
+    definition: Mapping[str, object],
+) -> Iterator[None]:
+    """A policy on the queues of ``vhost_url``'s vhost whose names match ``pattern`` (an
+    operator's ``max-length``, say), cleared afterwards; the way :func:`fresh_vhost` reaches
+    the broker."""
+    parts = urllib.parse.urlsplit(vhost_url)
+    user = urllib.parse.unquote(parts.username or "guest")
+    password = urllib.parse.unquote(parts.password or "guest")
+    vhost = urllib.parse.unquote(parts.path[1:]) or "/"
+    path = f"/api/policies/{urllib.parse.quote(vhost, safe='')}/{urllib.parse.quote(name)}"
+    if management_url:
+        body = {"pattern": pattern, "definition": dict(definition), "apply-to": "queues"}
+        _management_request(management_url, user, password, "PUT", path, body)
+    else:
+        _rabbitmqctl(
+            "set_policy", "-p", vhost, "--apply-to", "queues", name, pattern, json.dumps(definition)
+        )
+    try:
+        yield
+    finally:
+        if management_url:
+            _management_request(management_url, user, password, "DELETE", path)
+        else:
+            _rabbitmqctl("clear_policy", "-p", vhost, name)
 
 
 # --- PostgreSQL -----------------------------------------------------------------------

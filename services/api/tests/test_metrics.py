@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp, Message
 
-from api.metrics import HttpMetrics, WorkflowMetrics
+from api.metrics import HttpMetrics, RelayMetrics, WorkflowMetrics
 
 CREATED = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -50,6 +50,26 @@ def test_submitted_finished_and_durations_by_kind_and_status() -> None:
         )
         == 1
     )
+
+
+def test_the_relays_health_backlog_and_failures() -> None:
+    registry = CollectorRegistry()
+    metrics = RelayMetrics(registry)
+    assert registry.get_sample_value("switchyard_relay_healthy") == 1
+
+    metrics.health(False)
+    metrics.overdue(42.5)
+    metrics.failed("refused", 2)
+    metrics.failed("unsettled", 0)
+    metrics.given_up(1)
+
+    assert registry.get_sample_value("switchyard_relay_healthy") == 0
+    assert registry.get_sample_value("switchyard_outbox_oldest_due_seconds") == 42.5
+    refused = {"reason": "refused"}
+    assert registry.get_sample_value("switchyard_outbox_publish_failures_total", refused) == 2
+    unsettled = {"reason": "unsettled"}
+    assert registry.get_sample_value("switchyard_outbox_publish_failures_total", unsettled) is None
+    assert registry.get_sample_value("switchyard_outbox_moved_aside_total") == 1
 
 
 def test_two_apps_keep_separate_registries() -> None:

@@ -53,6 +53,15 @@ class Settings(PlatformSettings):
     log_reads: bool = False
     #: Seconds the broker has to confirm a batch the relay published.
     relay_confirm_timeout: float = Field(default=10.0, gt=0)
+    #: Times the broker may refuse one outbox message before it is moved aside
+    #: (``api.outbox_dead``) and its workflow fails with the broker's reason.
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    #: Seconds a refused message waits before its second attempt, doubling with each
+    #: refusal up to ``outbox_retry_backoff_max`` (jittered); the rows behind it go on.
+    outbox_retry_backoff: float = Field(default=1.0, gt=0)
+    outbox_retry_backoff_max: float = Field(default=60.0, gt=0)
+    #: ``/readyz`` answers 503 once a message due for publishing has waited this long.
+    outbox_max_age: float = Field(default=30.0, gt=0)
     #: Processes of the intake worker (``api intake``), as ``WORKER_CONCURRENCY`` of workers.
     worker_concurrency: int = Field(default=2, ge=1)
     #: Seconds a workflow of each kind has to finish, from its acceptance; past it, it

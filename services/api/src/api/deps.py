@@ -17,6 +17,7 @@ from api.access.idempotency import MAX_KEY_LENGTH
 from api.access.ratelimit import RateLimiter
 from api.config import Settings
 from api.metrics import WorkflowMetrics
+from api.readiness import Readiness
 from api.workflows.relay import OutboxRelay
 from api.workflows.watchers import Watchers
 
@@ -36,6 +37,8 @@ class Services:
     watchers: Watchers
     #: The key check of every request (:mod:`api.access.gate`).
     gate: Gate
+    #: ``/readyz``'s answer, checked at most once a second (:mod:`api.readiness`).
+    readiness: Readiness
 
 
 # The dependencies that do no I/O are ``async def`` all the same: FastAPI runs a plain

@@ -22,14 +22,14 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp
 
-from api import db, security_headers, unavailable
+from api import db, readiness, security_headers, unavailable
 from api.access import idempotency, keys
 from api.access.gate import Gate
 from api.access.ratelimit import RateLimiter
 from api.config import Settings, get_settings
 from api.correlation import RequestIdMiddleware
 from api.deps import Services
-from api.metrics import HttpMetrics, WorkflowMetrics, count_server_process
+from api.metrics import HttpMetrics, RelayMetrics, WorkflowMetrics, count_server_process
 from api.routes import docs, emails, events, health, reports, ui, workflows
 from api.routes.fast_paths import FastPaths
 from api.schemas import AUTH_RESPONSES
@@ -41,6 +41,7 @@ from api.workflows.notifications import (
     Listener,
 )
 from api.workflows.relay import OutboxRelay
+from api.workflows.retries import RetryPolicy
 from api.workflows.updater import StatusUpdater
 from api.workflows.watchers import Watchers
 from contracts import create_celery_app, tracing
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or get_settings()
     registry = CollectorRegistry()
     workflow_metrics = WorkflowMetrics(registry)
+    relay_metrics = RelayMetrics(registry)
     count_server_process(registry)
 
     @asynccontextmanager
@@ -110,7 +112,18 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             acquire_timeout=BACKGROUND_ACQUIRE_TIMEOUT,
         )
         celery_app = create_celery_app("api", settings)
-        relay = OutboxRelay(background, celery_app, confirm_timeout=settings.relay_confirm_timeout)
+        relay = OutboxRelay(
+            background,
+            celery_app,
+            confirm_timeout=settings.relay_confirm_timeout,
+            retries=RetryPolicy(
+                max_attempts=settings.outbox_max_attempts,
+                base=settings.outbox_retry_backoff,
+                cap=settings.outbox_retry_backoff_max,
+            ),
+            metrics=relay_metrics,
+            workflow_metrics=workflow_metrics,
+        )
         deadlines = Deadlines(background, celery_app, shortest=settings.shortest_deadline)
         updater = StatusUpdater(background, workflow_metrics, deadlines=deadlines)
         watchers = Watchers()
@@ -144,6 +157,15 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             key_cache,
             watchers,
             Gate(pool, key_cache, RateLimiter(settings.unauthenticated_rate_limit)),
+            readiness.Readiness(
+                [
+                    readiness.database_and_outbox(
+                        background, settings.outbox_max_age, relay_metrics
+                    ),
+                    readiness.broker(celery_app),
+                    readiness.relay(relay),
+                ]
+            ),
         )
         # What start-up made (modules, routes, schemas) lives as long as the process: out
         # of the collector's sight, a full collection no longer walks it all, which was

@@ -7,6 +7,9 @@
 - Workflows, counted where they change: :func:`api.workflows.submit.submit` counts
   accepted ones, the status updater finished ones (once, when it stores the finished
   document) with their end-to-end duration, from acceptance to the last step's end.
+- The outbox relay (:class:`RelayMetrics`): whether each process's relay is healthy,
+  how long the most overdue message has waited, publish failures and messages moved
+  aside.
 - ``switchyard_api_server_processes``: the server processes running (``API_WORKERS``
   when all are up).
 
@@ -65,6 +68,56 @@ class WorkflowMetrics:
         self.duration.labels(kind, status).observe(
             max(0.0, (finished_at - created_at).total_seconds())
         )
+
+
+class RelayMetrics:
+    """The outbox relay's health, its backlog's age, its failures."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        # One series per live server process (a ``pid`` label in multiprocess mode):
+        # each process runs its own relay.
+        self.relay_healthy = Gauge(
+            "switchyard_relay_healthy",
+            "1 while this process's outbox relay publishes, 0 from a failed publish "
+            "(broker unreachable, blocking, not confirming) until one succeeds.",
+            registry=registry,
+            multiprocess_mode="liveall",
+        )
+        # The same fact seen by every process: the value measured last, by any of them.
+        self.oldest_due = Gauge(
+            "switchyard_outbox_oldest_due_seconds",
+            "How long the outbox message most overdue for publishing has waited.",
+            registry=registry,
+            multiprocess_mode="livemostrecent",
+        )
+        self.publish_failures = Counter(
+            "switchyard_outbox_publish_failures",
+            "Outbox messages not published by a relay pass, by reason: refused (by the "
+            "broker, for that message) or unsettled (the broker unreachable, blocking "
+            "publishers or not confirming in time).",
+            ["reason"],
+            registry=registry,
+        )
+        self.moved_aside = Counter(
+            "switchyard_outbox_moved_aside",
+            "Outbox messages given up after their last attempt (api.outbox_dead).",
+            registry=registry,
+        )
+        self.relay_healthy.set(1)
+
+    def health(self, healthy: bool) -> None:
+        self.relay_healthy.set(1 if healthy else 0)
+
+    def overdue(self, seconds: float) -> None:
+        self.oldest_due.set(seconds)
+
+    def failed(self, reason: str, messages: int) -> None:
+        if messages:
+            self.publish_failures.labels(reason).inc(messages)
+
+    def given_up(self, messages: int) -> None:
+        if messages:
+            self.moved_aside.inc(messages)
 
 
 class HttpMetrics:

@@ -94,6 +94,25 @@ outbox = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", Text, nullable=True),
+    #: When the relay may try it (again): a refused message backs off alone.
+    Column(
+        "next_attempt_at", DateTime(timezone=True), nullable=False, server_default=text("now()")
+    ),
+)
+Index("outbox_due", outbox.c.next_attempt_at, outbox.c.id)
+
+#: Messages the relay gave up on after ``OUTBOX_MAX_ATTEMPTS`` refusals (their workflows
+#: failed with the reason), kept as they were for an operator to inspect.
+outbox_dead = Table(
+    "outbox_dead",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("workflow_id", Uuid, nullable=False),
+    Column("message", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("moved_at", DateTime(timezone=True), nullable=False),
 )
 
 #: API keys: only a SHA-256 of each key is kept (keys are 256-bit random, so a slow

@@ -1,4 +1,5 @@
-"""Failing a workflow that cannot finish on its own: past its deadline, or its message lost.
+"""Failing a workflow that cannot finish on its own: past its deadline, its message lost,
+or its message never taken by the broker (the outbox relay gave up on it).
 
 A workflow fails here in one transaction, the way a cancel ends one: its row is locked,
 its steps are derived from their result rows, the steps that have not started are

@@ -1,48 +1,63 @@
 """The outbox relay: publishes committed workflow messages to RabbitMQ.
 
 The API commits a workflow and its outbox message in one statement and answers 202; the
-relay then publishes a batch of messages, waits for the broker to confirm them all
-(:mod:`api.workflows.publisher`, in a thread: publishing blocks) and deletes the
-confirmed ones. A crash in between leaves the messages in the outbox, so they are
-published again: delivery is at least once, and the workers tolerate the duplicate (same
-task id). While the broker is down, messages wait in the outbox and the API keeps
-accepting work.
+relay then takes a batch of due messages (:mod:`api.workflows.outbox`), publishes them,
+waits for the broker's word on each (:mod:`api.workflows.publisher`, in a thread:
+publishing blocks) and settles each row by that word:
+
+- **confirmed**: deleted. A crash before the delete leaves it in the outbox, so it is
+  published again: delivery is at least once, and the workers tolerate the duplicate
+  (same task id).
+- **refused** (the broker said no to that message): it backs off on its own
+  (:class:`api.workflows.retries.RetryPolicy`) while the rows behind it go out; after
+  its last attempt it is moved to ``api.outbox_dead`` and its workflow fails with the
+  broker's reason (``PublishFailed``, :func:`api.workflows.failing.fail`: its first
+  step failed, the others never run).
+- **unsettled** (the broker as a whole did not answer: unreachable, blocking publishers,
+  no confirm in time): left as it is, attempts uncounted, and the relay backs off and
+  reports itself unhealthy (:attr:`OutboxRelay.healthy`, ``/readyz``) until a pass
+  succeeds. While the broker blocks publishers the relay waits for it to unblock rather
+  than publishing into a connection nobody reads.
 
 It runs when there is something to publish: woken in process by a submission, through
 PostgreSQL (``switchyard_outbox``) by the intake worker, and by the notification
-listener's every (re)connect; after a failure it retries with a backoff. With nothing to
-publish it does nothing at all.
+listener's every (re)connect; a refused message's next attempt wakes it when due, and a
+slow check (:data:`IDLE_CHECK`, one indexed read) picks up what another process left
+behind. With nothing to publish it does nothing else.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import anyio
 import asyncpg
 import structlog
 from celery import Celery
 
-from api.workflows.publisher import CONFIRM_TIMEOUT, BatchPublisher
+from api.db import Connection
+from api.metrics import RelayMetrics, WorkflowMetrics
+from api.workflows import failing, outbox
+from api.workflows.publisher import CONFIRM_TIMEOUT, BatchPublisher, Outcome, Published
+from api.workflows.refresh import Finished
+from api.workflows.retries import RetryPolicy
 
 log = structlog.get_logger(__name__)
 
 BATCH = 100
 MAX_BACKOFF = 10.0
-
-_TAKE = (
-    "SELECT o.id, o.message, o.workflow_id, w.request_id FROM api.outbox AS o"
-    " LEFT JOIN api.workflows AS w ON w.id = o.workflow_id"
-    " ORDER BY o.id LIMIT $1 FOR UPDATE OF o SKIP LOCKED"
-)
+#: Seconds between looks at an outbox this process was not told about (a message
+#: another process backed off and then left, by dying, for instance).
+IDLE_CHECK = 60.0
 
 
-class PublishFailed(Exception):
-    """The broker did not confirm some messages of a batch."""
+class RelayStalled(Exception):
+    """The broker did not settle some messages of a batch; the reason is the message."""
 
 
 class OutboxRelay:
-    """Drains the outbox whenever :meth:`notify` is called."""
+    """Drains the outbox whenever :meth:`notify` is called (and when a retry is due)."""
 
     def __init__(
         self,
@@ -50,12 +65,21 @@ class OutboxRelay:
         celery_app: Celery,
         *,
         confirm_timeout: float = CONFIRM_TIMEOUT,
+        retries: RetryPolicy | None = None,
+        metrics: RelayMetrics | None = None,
+        workflow_metrics: WorkflowMetrics | None = None,
     ) -> None:
         self._pool = pool
         self._publisher = BatchPublisher(celery_app, confirm_timeout)
+        self._retries = retries or RetryPolicy()
+        self._metrics = metrics
+        self._workflow_metrics = workflow_metrics
         self._wake = anyio.Event()
         self._wake.set()  # whatever waits from before the start goes out first
+        #: Whether the last pass published what was due; ``problem`` says what the
+        #: broker did instead (a pass the database failed changes neither).
         self.healthy = True
+        self.problem: str | None = None
 
     def notify(self) -> None:
         """Something was committed to the outbox: publish it now."""
@@ -63,59 +87,129 @@ class OutboxRelay:
 
     async def run(self) -> None:
         backoff = 0.0
+        idle = IDLE_CHECK
         try:
             while True:
-                with anyio.move_on_after(backoff if backoff else float("inf")):
-                    await self._wake.wait()
+                if backoff:
+                    # The broker is the trouble: new messages wait for the next try too.
+                    await anyio.sleep(backoff)
+                else:
+                    with anyio.move_on_after(idle):
+                        await self._wake.wait()
                 self._wake = anyio.Event()
                 try:
-                    await self.drain()
+                    idle = await self.drain()
                     backoff = 0.0
-                    self.healthy = True
-                except PublishFailed as exc:
-                    self.healthy = False
+                    self._health(None)
+                except RelayStalled as exc:
                     backoff = min(MAX_BACKOFF, max(0.5, backoff * 2))
-                    log.warning("outbox publish failed; will retry", error=str(exc))
-                except Exception as exc:  # the broker or the database is away: try again
-                    self.healthy = False
+                    self._health(str(exc))
+                    log.warning("outbox publish stalled; will retry", error=str(exc), retry=backoff)
+                except Exception as exc:  # the database is away, most likely: try again
+                    # Not the relay's health, which is about publishing: /readyz names the
+                    # database, and the outbox's age shows anything else that holds it up.
                     backoff = min(MAX_BACKOFF, max(0.5, backoff * 2))
                     log.warning("outbox relay pass failed; will retry", error=repr(exc))
         finally:
             await anyio.to_thread.run_sync(self._publisher.close)
 
-    async def drain(self) -> int:
-        """Publish everything in the outbox; returns how many messages went out."""
-        sent = 0
+    def _health(self, problem: str | None) -> None:
+        self.healthy, self.problem = problem is None, problem
+        if self._metrics is not None:
+            self._metrics.health(self.healthy)
+
+    async def drain(self) -> float:
+        """Publish every due message; returns the seconds until the next one is due (at
+        most :data:`IDLE_CHECK`). Raises :class:`RelayStalled` when the broker did not
+        settle a batch."""
+        if self._publisher.blocked:
+            unblocked = await anyio.to_thread.run_sync(self._publisher.wait_unblocked, MAX_BACKOFF)
+            if not unblocked:
+                raise RelayStalled("the broker blocks publishers (a memory or disk alarm)")
         while True:
             async with self._pool.acquire() as conn, conn.transaction():
-                rows = await conn.fetch(_TAKE, BATCH)
+                rows = await outbox.take(conn, BATCH)
                 if not rows:
-                    return sent
-                confirmed = await anyio.to_thread.run_sync(
+                    break
+                batch = await anyio.to_thread.run_sync(
                     self._publisher.publish, [json.loads(row["message"]) for row in rows]
                 )
-                done = [row for row, ok in zip(rows, confirmed, strict=True) if ok]
-                failed = [row["id"] for row, ok in zip(rows, confirmed, strict=True) if not ok]
-                for row in done:
-                    log.info(
-                        "workflow published",
-                        workflow_id=str(row["workflow_id"]),
-                        request_id=row["request_id"],
-                    )
-                if done:
-                    await conn.execute(
-                        "DELETE FROM api.outbox WHERE id = ANY($1::bigint[])",
-                        [row["id"] for row in done],
-                    )
-                if failed:
-                    await conn.execute(
-                        "UPDATE api.outbox SET attempts = attempts + 1, last_error = $2"
-                        " WHERE id = ANY($1::bigint[])",
-                        failed,
-                        "not confirmed by the broker",
-                    )
-            sent += len(done)
-            if failed:
-                raise PublishFailed(f"{len(failed)} of {len(rows)} messages not confirmed")
+                finished = await self._settle(conn, rows, batch.results)
+            self._report(finished)
+            if batch.stalled is not None:
+                raise RelayStalled(batch.stalled)
             if len(rows) < BATCH:
-                return sent
+                break
+        due_in = await outbox.first_due_in(self._pool)
+        if self._metrics is not None:
+            self._metrics.overdue(max(0.0, -due_in) if due_in is not None else 0.0)
+        return IDLE_CHECK if due_in is None or due_in <= 0 else min(IDLE_CHECK, due_in)
+
+    async def _settle(
+        self, conn: Connection, rows: Sequence[asyncpg.Record], results: Sequence[Published]
+    ) -> list[Finished]:
+        """Delete the confirmed rows, back off or give up the refused ones."""
+        done: list[int] = []
+        later: list[tuple[int, float, str]] = []
+        given_up: list[tuple[int, str]] = []
+        failures: list[failing.Failure] = []
+        for row, result in zip(rows, results, strict=True):
+            context = {"workflow_id": str(row["workflow_id"]), "request_id": row["request_id"]}
+            if result.outcome is Outcome.CONFIRMED:
+                done.append(row["id"])
+                log.info("workflow published", **context)
+            elif result.outcome is Outcome.REFUSED:
+                reason = result.reason or "refused by the broker"
+                attempts = row["attempts"] + 1
+                if self._retries.exhausted(attempts):
+                    given_up.append((row["id"], reason))
+                    failures.append(
+                        failing.Failure(
+                            row["workflow_id"],
+                            {
+                                "type": "PublishFailed",
+                                "message": f"{reason}; given up after {attempts} attempts",
+                            },
+                            task_id=row["first_task_id"],
+                        )
+                    )
+                    log.warning(
+                        "outbox message moved aside", attempts=attempts, reason=reason, **context
+                    )
+                else:
+                    delay = self._retries.delay(attempts)
+                    later.append((row["id"], delay, reason))
+                    log.warning(
+                        "outbox message refused; will retry",
+                        attempts=attempts,
+                        retry=round(delay, 2),
+                        reason=reason,
+                        **context,
+                    )
+        await outbox.delete(conn, done)
+        await outbox.retry_later(conn, later)
+        await outbox.move_aside(conn, given_up)
+        # The broker never took these messages, so no worker holds them: the REVOKED
+        # marks fail() leaves need no revoke broadcast (it would be a publish too).
+        failed = await failing.fail(conn, failures)
+        if self._metrics is not None:
+            self._metrics.failed("refused", len(later) + len(given_up))
+            self._metrics.failed(
+                "unsettled", sum(1 for r in results if r.outcome is Outcome.UNSETTLED)
+            )
+            self._metrics.given_up(len(given_up))
+        return failed.finished
+
+    def _report(self, finished: Sequence[Finished]) -> None:
+        for workflow in finished:
+            log.info(
+                "workflow finished",
+                workflow_id=str(workflow.workflow_id),
+                request_id=workflow.request_id,
+                kind=workflow.kind,
+                status=workflow.status,
+            )
+            if self._workflow_metrics is not None:
+                self._workflow_metrics.done(
+                    workflow.kind, workflow.status, workflow.created_at, workflow.finished_at
+                )
