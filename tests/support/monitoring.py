@@ -11,11 +11,14 @@ import json
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
@@ -133,15 +136,80 @@ def dashboard_expressions() -> list[Expression]:
     ]
 
 
-def promtool() -> str:
-    """Debian's ``promtool`` (package ``prometheus``); a clear failure without it."""
-    found = shutil.which("promtool")
+def debian_prometheus(binary: str) -> str:
+    """``promtool`` or ``prometheus`` from Debian's ``prometheus`` package; a clear failure
+    without it."""
+    found = shutil.which(binary)
     if found is None:
-        pytest.fail("promtool is missing: install Debian's `prometheus` package (.ci/run does)")
+        pytest.fail(f"{binary} is missing: install Debian's `prometheus` package (.ci/run does)")
     return found
 
 
 def run_promtool(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [promtool(), *args], capture_output=True, text=True, timeout=120, check=False
+        [debian_prometheus("promtool"), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
+
+
+def scrape_config_for(targets: Mapping[str, str], interval: str) -> dict[str, Any]:
+    """monitoring/prometheus.yml with each job's targets replaced by ``{job: host:port}``
+    (compose's DNS names do not resolve here) and its rule files by absolute paths."""
+    config: dict[str, Any] = load_yaml(PROMETHEUS_CONFIG)
+    jobs = {job["job_name"] for job in config["scrape_configs"]}
+    assert set(targets) == jobs, f"give a target to each job of {PROMETHEUS_CONFIG.name}"
+    config["global"] |= {"scrape_interval": interval, "evaluation_interval": interval}
+    config["rule_files"] = [
+        str(path) for pattern in config["rule_files"] for path in MONITORING.glob(pattern)
+    ]
+    for job in config["scrape_configs"]:
+        del job["dns_sd_configs"]
+        job["static_configs"] = [{"targets": [targets[job["job_name"]]]}]
+    return config
+
+
+@contextmanager
+def prometheus_server(config: dict[str, Any], directory: Path) -> Iterator[str]:
+    """A Prometheus server (Debian's) on a free port with ``config``; yields its URL."""
+    from tests.support.smtp_sink import free_port
+
+    port = free_port()
+    config_path = directory / "prometheus.yml"
+    config_path.write_text(yaml.safe_dump(config))
+    log_path = directory / "prometheus.log"
+    with log_path.open("ab") as log:
+        server = subprocess.Popen(
+            [
+                debian_prometheus("prometheus"),
+                f"--config.file={config_path}",
+                f"--storage.tsdb.path={directory / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while not _ready(url):
+            assert server.poll() is None, log_path.read_text()[-3000:]
+            assert time.monotonic() < deadline, log_path.read_text()[-3000:]
+            time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(10)
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/-/ready", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
