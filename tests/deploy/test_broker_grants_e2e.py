@@ -19,10 +19,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from contracts.metrics import system_queues
 from tests.deploy.compose import definitions
 from tests.support import processes
 from tests.support.infra import fresh_database, fresh_vhost, provide_broker, provide_database
 from tests.support.polling import wait_for_workflow
+from tests.support.prometheus import samples
 from tests.support.smtp_sink import SmtpSink, free_port
 
 pytestmark = pytest.mark.e2e
@@ -98,6 +100,7 @@ def test_the_services_work_with_only_the_grants_the_compose_file_gives_them(
 ) -> None:
     sink = SmtpSink().start()
     port = free_port()
+    metrics_ports = {worker: str(free_port()) for worker in ("email-worker", "report-worker")}
     base = {"DATABASE_URL": grants_database, "SMTP_HOST": sink.host, "SMTP_PORT": str(sink.port)}
     started: list[processes.ServiceProcess] = []
     try:
@@ -107,6 +110,8 @@ def test_the_services_work_with_only_the_grants_the_compose_file_gives_them(
             env = {**base, "AMQP_URL": service_users[service], "API_PORT": str(port)}
             if service == "scheduler":
                 env |= SCHEDULER_ENV
+            if service in metrics_ports:
+                env["METRICS_PORT"] = metrics_ports[service]
             argv = COMMANDS.get(service, [service])
             started.append(processes.start(service, argv, env, tmp_path))
         api, intake, email_worker, report_worker, scheduler = started
@@ -139,6 +144,13 @@ def test_the_services_work_with_only_the_grants_the_compose_file_gives_them(
         assert sink.mailbox.wait_for_recipient("s@example.com"), scheduler.tail()
         processes.wait_for_log(intake, "Task celery.backend_cleanup[", timeout=20)
         assert re.search(r"Task celery\.backend_cleanup\[[^\]]+\] succeeded", intake.logs())
+        # Each worker reports the depth and consumers of every queue, the other services'
+        # too: a passive declare needs no grant.
+        for reporter, metrics_port in metrics_ports.items():
+            found = samples(f"http://127.0.0.1:{metrics_port}/metrics")
+            consumers = [labels for name, labels in found if name == "switchyard_queue_consumers"]
+            reported = {dict(labels)["queue"] for labels in consumers}
+            assert reported == set(system_queues()), reporter
         # Each service declares the catch-all `unroutable` queue with its binding, which
         # needs read on the `unroutable` exchange, and so on the queue of that name: only
         # the admin has it, whose `api migrate` made the binding. That refusal is logged

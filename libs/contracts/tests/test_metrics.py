@@ -15,7 +15,7 @@ import pytest
 from celery import Celery
 from pydantic import BaseModel, ValidationError
 
-from contracts.metrics import MetricsPort, QueueDepths
+from contracts.metrics import MetricsPort, QueueDepths, system_queues
 
 
 def run_python(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -123,3 +123,20 @@ def test_queue_depths_are_left_out_when_the_broker_cannot_be_reached(app: Celery
         "switchyard_queue_consumers",
     ]
     assert all(family.samples == [] for family in families)
+
+
+def test_every_worker_reports_every_queue_of_the_system() -> None:
+    # Not only its own: when every email worker is gone, the report worker still reports
+    # email.transactional, with no consumers, which is what the alert looks for.
+    assert sorted(system_queues()) == [
+        "api.dead-letters",
+        "api.intake",
+        "api.intake.dlq",
+        "email.bulk",
+        "email.bulk.dlq",
+        "email.transactional",
+        "email.transactional.dlq",
+        "reports.default",
+        "reports.default.dlq",
+        "unroutable",
+    ]

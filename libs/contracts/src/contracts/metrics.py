@@ -7,8 +7,9 @@ first imported, so :func:`prepare_multiprocess_dir` runs before: it makes a fres
 directory for this worker (or empties the one the operator named) and sets the variable
 the children inherit. Nothing here imports ``prometheus_client`` at module level.
 
-Queue depths are read from the broker when the endpoint is scraped: the queues this
-worker consumes and their dead-letter queues.
+Queue depths and consumer counts are read from the broker when the endpoint is scraped,
+for every queue of the system (:func:`system_queues`), not only this worker's: a queue
+whose own workers are all gone is then still reported, with no consumers.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BeforeValidator, Field
+
+from contracts.routing import DEAD_LETTER_QUEUES, LOST_MESSAGES_QUEUE, TASK_QUEUES
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -105,6 +108,17 @@ class TaskMetrics:
         self.tasks.labels(task, outcome).inc()
         if seconds is not None:
             self.duration.labels(task, outcome).observe(seconds)
+
+
+def system_queues() -> list[str]:
+    """Every queue of the topology: ``unroutable``, the work queues, their dead-letter
+    queues and the API's copy of lost messages.
+
+    Every worker reports all of them (a passive declare each: no grant needed, a fixed
+    cost per scrape), so the same queue comes from several workers: aggregate with
+    ``max by (queue)``, never ``sum``.
+    """
+    return [queue.name for queue in (*TASK_QUEUES, *DEAD_LETTER_QUEUES, LOST_MESSAGES_QUEUE)]
 
 
 class QueueDepths:

@@ -6,8 +6,8 @@
   task message's headers, set by the API) and its ``task_id`` and ``task_name``, bound as
   structlog context variables from ``task_prerun`` to ``task_postrun``;
 - with a metrics port, task outcomes, durations, retries and dead-lettered messages are
-  counted in each pool process and served by the main one with the queue depths
-  (:mod:`contracts.metrics`);
+  counted in each pool process and served by the main one with the depth and consumers
+  of every queue of the system (:mod:`contracts.metrics`);
 - with an OTLP endpoint configured, each pool process traces its tasks
   (:mod:`contracts.tracing`, set up in ``worker_process_init``, after the fork).
 """
@@ -48,15 +48,6 @@ def task_context(task: Any, task_id: str) -> dict[str, str | None]:
     }
 
 
-def _dead_letter_queues(app: Celery) -> list[str]:
-    """The queues this worker consumes and their dead-letter queues."""
-    from contracts.routing import DEAD_LETTER_QUEUES
-
-    consumed = [queue.name for queue in app.amqp.queues.consume_from.values()]
-    dead = {queue.name for queue in DEAD_LETTER_QUEUES}
-    return [*consumed, *(f"{name}.dlq" for name in consumed if f"{name}.dlq" in dead)]
-
-
 class WorkerInstruments:
     """The signal receivers of one worker process (and the pool children it forks)."""
 
@@ -91,7 +82,7 @@ class WorkerInstruments:
     def on_worker_init(self, **_: Any) -> None:
         from contracts import metrics
 
-        depths = metrics.QueueDepths(self.app, lambda: _dead_letter_queues(self.app))
+        depths = metrics.QueueDepths(self.app, metrics.system_queues)
         self._server = metrics.serve(self.metrics_host, self.metrics_port, [depths])
         log.info("metrics endpoint listening", host=self.metrics_host, port=self.metrics_port)
 
