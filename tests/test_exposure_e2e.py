@@ -92,9 +92,11 @@ def servers(supervisor: int, metrics_url: str) -> set[int]:
     metrics_port = int(metrics_url.rsplit(":", 1)[1].split("/")[0])
     found = set()
     for child in psutil.Process(supervisor).children():
-        listening = {
-            c.laddr.port for c in child.net_connections("tcp") if c.status == psutil.CONN_LISTEN
-        }
+        try:
+            connections = child.net_connections("tcp")
+        except psutil.NoSuchProcess:
+            continue  # the one just killed, gone between the listing and the look
+        listening = {c.laddr.port for c in connections if c.status == psutil.CONN_LISTEN}
         if metrics_port not in listening:
             found.add(child.pid)
     return found

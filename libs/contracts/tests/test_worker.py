@@ -72,7 +72,9 @@ class FakeBackend:
 
 @pytest.fixture
 def contract_task(app: Celery) -> Task[Any, Any]:
-    @app.task(name="unit.contract_task", base=ContractTask, bind=True)
+    # Not shared: a shared task would be registered again in every app made later in
+    # this process (each test makes one), where the second registration is refused.
+    @app.task(name="unit.contract_task", base=ContractTask, bind=True, shared=False)
     def run(self: ContractTask, /, **kwargs: Any) -> str:
         return "ran"
 
