@@ -223,6 +223,18 @@ def test_another_tenant_can_neither_see_nor_delete_the_endpoint(
     ]
 
 
+def test_a_tenant_holds_at_most_20_endpoints(
+    tenant_client: httpx.Client, receiver: Receiver
+) -> None:
+    made = [register(tenant_client, receiver.url(f"/hooks/cap/{n}")) for n in range(20)]
+    refused = tenant_client.post("/v1/webhooks", json={"url": receiver.url("/hooks/cap/20")})
+    assert refused.status_code == 409
+    assert "20 webhook endpoints" in refused.json()["detail"]
+    assert tenant_client.delete(f"/v1/webhooks/{made[0]['id']}").status_code == 204
+    register(tenant_client, receiver.url("/hooks/cap/20"))
+    assert len(tenant_client.get("/v1/webhooks").json()["items"]) == 20
+
+
 def test_the_trigger_writes_the_message_the_planner_would(system: System) -> None:
     delivery_id = uuid.uuid4()
     with psycopg.connect(system.env["DATABASE_URL"]) as conn:
