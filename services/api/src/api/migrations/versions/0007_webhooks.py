@@ -9,7 +9,9 @@ enqueues a delivery when a workflow finishes.
 - ``api.webhook_attempts``: every attempt, with what the receiver answered.
 - ``api.webhook_message(delivery)``: the delivery's outbox message, a Celery signature of
   ``webhook.deliver`` as JSON, the same shape the API's planner writes for a task
-  (``tests/test_webhooks_e2e.py`` compares the two).
+  (``tests/test_webhooks_e2e.py`` compares the two). It carries no ``workflow_id``
+  header: a delivery is no step of its workflow, and its result rows must not announce
+  step changes (``switchyard_steps``) of a workflow that has finished.
 - The trigger ``switchyard_workflow_finished``: when an ``api.workflows`` row's
   ``finished_at`` goes from NULL to a value, whoever wrote it (the status leader, a
   cancel, a deadline, a lost message, the relay giving up), it inserts a delivery per
