@@ -74,6 +74,11 @@ def service_env(amqp_url: str, database_url: str, smtp_sink: SmtpSink) -> dict[s
         "EMAIL_RETRY_BACKOFF_MAX": "2",
         "EMAIL_MAX_RETRIES": "3",
         "WORKER_CONCURRENCY": "2",
+        # Webhook receivers in tests listen on loopback; their retries come in seconds.
+        "WEBHOOK_ALLOW_PRIVATE": "true",
+        "WEBHOOK_RETRY_BASE": "1",
+        "WEBHOOK_RETRY_MAX": "1",
+        "WEBHOOK_RETRY_FOR": "6",
         # No metrics port unless a test gives one: the API's default would be shared by
         # every API a session (or a session beside it) starts.
         "METRICS_PORT": "0",

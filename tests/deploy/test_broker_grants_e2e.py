@@ -3,7 +3,8 @@
 The users and permissions come from docker-compose.yml's definitions; they are created
 on the test broker in a fresh vhost, and a chain and a chord run through the API and
 both workers connected as those users (the topology declared by an admin first), while
-the scheduler sends a report schedule and the result clean-up to the API's intake.
+the scheduler sends a report schedule and the result clean-up to the API's intake, and
+the intake delivers (and retries) the chain's webhook.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 import subprocess
 import urllib.parse
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from tests.support.infra import fresh_database, fresh_vhost, provide_broker, pro
 from tests.support.polling import wait_for_workflow
 from tests.support.prometheus import samples
 from tests.support.smtp_sink import SmtpSink, free_port
+from tests.support.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.e2e
 
@@ -99,9 +102,17 @@ def test_the_services_work_with_only_the_grants_the_compose_file_gives_them(
     tmp_path: Path,
 ) -> None:
     sink = SmtpSink().start()
+    receiver = Receiver()
     port = free_port()
     metrics_ports = {worker: str(free_port()) for worker in ("email-worker", "report-worker")}
-    base = {"DATABASE_URL": grants_database, "SMTP_HOST": sink.host, "SMTP_PORT": str(sink.port)}
+    base = {
+        "DATABASE_URL": grants_database,
+        "SMTP_HOST": sink.host,
+        "SMTP_PORT": str(sink.port),
+        "WEBHOOK_ALLOW_PRIVATE": "true",
+        "WEBHOOK_RETRY_BASE": "1",
+        "METRICS_PORT": "0",
+    }
     started: list[processes.ServiceProcess] = []
     try:
         for service in ("api", "email-worker", "report-worker", "scheduler"):
@@ -123,6 +134,10 @@ def test_the_services_work_with_only_the_grants_the_compose_file_gives_them(
         with httpx.Client(
             base_url=f"http://127.0.0.1:{port}", timeout=40, headers=processes.bearer(key)
         ) as client:
+            # The first attempt fails: the intake publishes its retry as its own user.
+            receiver.answer("/grants", 500, 200)
+            hook = client.post("/v1/webhooks", json={"url": receiver.url("/grants")})
+            assert hook.status_code == 201, hook.text
             period = {"start": "2026-01-01", "end": "2026-01-31"}
             chain = client.post(
                 "/v1/reports",
@@ -139,6 +154,9 @@ def test_the_services_work_with_only_the_grants_the_compose_file_gives_them(
                 document = wait_for_workflow(client, accepted["workflow_id"])
                 assert document["status"] == "succeeded", document
         assert len(sink.mailbox.wait_for_recipient("c@example.com")) == 1
+        # The chain's and the chord's webhooks: three requests, one of them retried.
+        delivered = Counter(r.headers["webhook-id"] for r in receiver.wait_for("/grants", 3))
+        assert sorted(delivered.values()) == [1, 2]
         assert len(sink.mailbox.wait_for_recipient("d@example.com")) == 1
         # The scheduler's tick reached the intake, whose workflow reached the workers.
         assert sink.mailbox.wait_for_recipient("s@example.com"), scheduler.tail()
@@ -168,3 +186,4 @@ def test_the_services_work_with_only_the_grants_the_compose_file_gives_them(
         for running in reversed(started):
             running.stop()
         sink.stop()
+        receiver.close()

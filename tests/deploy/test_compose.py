@@ -129,7 +129,7 @@ def test_no_guest_and_one_user_per_service() -> None:
 
 
 WORK_QUEUES = {
-    "api-intake": {"api.intake", "api.dead-letters"},
+    "api-intake": {"api.intake", "api.dead-letters", "webhooks.deliver"},
     "email-worker": {"email.transactional", "email.bulk"},
     "report-worker": {"reports.default"},
 }
@@ -139,7 +139,7 @@ def test_producers_publish_to_the_task_exchanges_but_consume_no_work_queue() -> 
     for user in ("api", "scheduler"):
         grant = grants()[user]
         assert allows(grant["write"], "email") and allows(grant["write"], "reports")
-        assert allows(grant["write"], "workflows")
+        assert allows(grant["write"], "workflows") and allows(grant["write"], "webhooks")
         for queue in {q for queues in WORK_QUEUES.values() for q in queues} | {"unroutable"}:
             assert not allows(grant["read"], queue), (user, queue)
 
@@ -151,6 +151,7 @@ def test_each_worker_reads_only_its_own_queues() -> None:
         "email.bulk.dlq",
         "reports.default.dlq",
         "api.intake.dlq",
+        "webhooks.deliver.dlq",
     }
     for worker, own in WORK_QUEUES.items():
         grant = grants()[worker]

@@ -9,7 +9,7 @@ from celery import Celery
 from kombu import Connection, Exchange, Queue, binding
 from structlog.testing import capture_logs
 
-from contracts import email, reports, workflows
+from contracts import email, reports, webhooks, workflows
 from contracts.dead_letters import QueueWatch
 from contracts.declaration import (
     ACCESS_REFUSED,
@@ -32,7 +32,7 @@ from contracts.topology import (
 SERVICES: dict[str, tuple[Queue, ...]] = {
     "email-worker": email.QUEUES,
     "report-worker": reports.QUEUES,
-    "api intake": workflows.QUEUES,
+    "api intake": (*workflows.QUEUES, *webhooks.QUEUES),
     "api, scheduler": (),
 }
 
@@ -104,7 +104,7 @@ def declared(consumes: tuple[Queue, ...], refuse: str | None = None) -> Recordin
 def test_a_worker_relies_on_its_queues_their_dead_letters_the_catch_all_and_the_exchanges() -> None:
     needs = needs_of(email.QUEUES)
 
-    assert names(needs.exchanges) == ["unroutable", "email", "reports", "workflows"]
+    assert names(needs.exchanges) == ["unroutable", "email", "reports", "workflows", "webhooks"]
     assert names(needs.queues) == [
         "unroutable",
         "email.transactional",

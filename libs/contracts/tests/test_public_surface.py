@@ -56,6 +56,7 @@ MODULES = (
     "settings",
     "topology",
     "tracing",
+    "webhooks",
     "worker",
     "workflows",
 )

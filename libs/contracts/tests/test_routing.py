@@ -22,8 +22,15 @@ from contracts import (
 )
 from contracts.routing import queues_named
 from contracts.topology import DELIVERY_LIMIT, UNROUTABLE_QUEUE
+from contracts.webhooks import DELIVER_WEBHOOK
 
-WORK_QUEUES = {"email.transactional", "email.bulk", "reports.default", "api.intake"}
+WORK_QUEUES = {
+    "email.transactional",
+    "email.bulk",
+    "reports.default",
+    "api.intake",
+    "webhooks.deliver",
+}
 
 
 def topic_matches(pattern: str, key: str) -> bool:
@@ -57,8 +64,8 @@ def test_topic_matcher_itself(pattern: str, key: str, expected: bool) -> None:
 
 
 def test_contracts_registry() -> None:
-    assert set(CONTRACTS) == {SEND_EMAIL, GENERATE_REPORT, START_WORKFLOW}
-    assert set(CONTRACTS) == {"email.send", "report.generate", "workflow.start"}
+    assert set(CONTRACTS) == {SEND_EMAIL, GENERATE_REPORT, START_WORKFLOW, DELIVER_WEBHOOK}
+    assert set(CONTRACTS) == {"email.send", "report.generate", "workflow.start", "webhook.deliver"}
     assert CONTRACTS["email.send"].payload is SendEmail
     assert CONTRACTS["report.generate"].payload is GenerateReport
     for name, contract in CONTRACTS.items():
@@ -89,6 +96,7 @@ def test_contract_for_unknown_name_raises_key_error() -> None:
         ),
         ("report.generate", None, ("reports.default", "reports", "report.generate.default")),
         ("workflow.start", {}, ("api.intake", "workflows", "workflow.start.default")),
+        ("webhook.deliver", {}, ("webhooks.deliver", "webhooks", "webhook.deliver.default")),
     ],
 )
 def test_route_task_for_contract_names(
@@ -183,8 +191,8 @@ def test_work_queues_limit_deliveries_and_dead_letter(name: str) -> None:
 
 def test_domain_exchanges_name_the_unroutable_alternate_exchange() -> None:
     exchanges = {queue.exchange.name: queue.exchange for queue in TASK_QUEUES}
-    assert set(exchanges) == {"unroutable", "email", "reports", "workflows"}
-    for name in ("email", "reports", "workflows"):
+    assert set(exchanges) == {"unroutable", "email", "reports", "workflows", "webhooks"}
+    for name in ("email", "reports", "workflows", "webhooks"):
         assert exchanges[name].type == "topic"
         assert exchanges[name].durable is True
         assert exchanges[name].arguments == {"alternate-exchange": UNROUTABLE_QUEUE.exchange.name}

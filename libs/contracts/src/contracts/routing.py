@@ -12,12 +12,13 @@ from typing import Any
 
 from kombu import Exchange, Queue
 
-from contracts import email, reports, workflows
+from contracts import email, reports, webhooks, workflows
 from contracts.base import TaskContract
 from contracts.topology import UNROUTABLE_QUEUE, lost_message_tap
 
 CONTRACTS: dict[str, TaskContract[Any, Any]] = {
-    contract.name: contract for contract in (email.SEND, reports.GENERATE, workflows.START)
+    contract.name: contract
+    for contract in (email.SEND, reports.GENERATE, workflows.START, webhooks.DELIVER)
 }
 
 #: Routes of tasks that are no contract but that a worker must still receive (Celery's

@@ -1,5 +1,6 @@
 """The ``api`` command: ``api`` (or ``api serve``) runs the server, ``api migrate`` the schema,
-``api intake`` the worker that starts workflows sent by task name (the scheduler's)."""
+``api intake`` the worker that starts workflows sent by task name (the scheduler's) and
+delivers webhooks."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from alembic.config import Config
 from api import serving
 from api.access import admin
 from api.config import Settings, get_settings
-from contracts import create_celery_app
+from contracts import create_celery_app, webhooks, workflows
 from contracts.celery_app import declare_topology, prepare_result_store
 from contracts.logs import configure_logging
 from contracts.metrics import (
@@ -23,7 +24,6 @@ from contracts.metrics import (
     prepare_multiprocess_dir,
     remove_multiprocess_dir,
 )
-from contracts.workflows import QUEUE
 
 
 def alembic_config() -> Config:
@@ -102,7 +102,9 @@ def _family(host: str) -> socket.AddressFamily:
 
 
 def intake(extra: list[str]) -> None:
-    """Consume ``api.intake``: ``workflow.start`` and Celery's result clean-up."""
+    """Consume ``api.intake`` (``workflow.start``, Celery's result clean-up) and
+    ``webhooks.deliver``; ``api intake --queues webhooks.deliver`` runs one for webhooks
+    alone (Celery takes the last ``--queues``)."""
     settings = get_settings()
     from api.intake.worker import app
 
@@ -110,7 +112,7 @@ def intake(extra: list[str]) -> None:
         [
             "worker",
             "--queues",
-            QUEUE.name,
+            f"{workflows.QUEUE.name},{webhooks.QUEUE.name}",
             "--hostname",
             f"api-intake@{socket.gethostname()}",
             "--concurrency",

@@ -69,6 +69,17 @@ class Settings(PlatformSettings):
     deadline_email: float = Field(default=1 * HOUR, ge=1)
     deadline_report: float = Field(default=6 * HOUR, ge=1)
     deadline_report_batch: float = Field(default=6 * HOUR, ge=1)
+    #: Let webhook URLs reach loopback, private, link-local and other non-public
+    #: addresses (development and tests only: it opens the API to SSRF).
+    webhook_allow_private: bool = False
+    #: Seconds one webhook attempt may take (connect, send, the answer's status line).
+    webhook_timeout: float = Field(default=10.0, gt=0, le=60)
+    #: Seconds before a failed delivery's second attempt, doubling with each failure up
+    #: to ``webhook_retry_max`` (a random half taken off).
+    webhook_retry_base: float = Field(default=5.0, gt=0)
+    webhook_retry_max: float = Field(default=HOUR, gt=0)
+    #: Seconds after its first attempt that a failing delivery is retried, then given up.
+    webhook_retry_for: float = Field(default=24 * HOUR, ge=1)
 
     def deadline_of(self, kind: str) -> timedelta:
         """How long a workflow of ``kind`` may take (``ValueError`` for an unknown kind)."""

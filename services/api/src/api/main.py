@@ -30,7 +30,7 @@ from api.config import Settings, get_settings
 from api.correlation import RequestIdMiddleware
 from api.deps import Services
 from api.metrics import HttpMetrics, RelayMetrics, WorkflowMetrics, count_server_process
-from api.routes import docs, emails, events, health, reports, ui, workflows
+from api.routes import docs, emails, events, health, reports, ui, webhooks, workflows
 from api.routes.fast_paths import FastPaths
 from api.schemas import AUTH_RESPONSES
 from api.workflows.deadlines import Deadlines
@@ -216,6 +216,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     app.include_router(reports.router, responses=AUTH_RESPONSES)
     app.include_router(workflows.router, responses=AUTH_RESPONSES)
     app.include_router(events.router, responses=AUTH_RESPONSES)
+    app.include_router(webhooks.router, responses=AUTH_RESPONSES)
     app.include_router(ui.router)
     docs.install(app)
     served: ASGIApp = HttpMetrics(FastPaths(app), registry)

@@ -9,7 +9,9 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    Computed,
     DateTime,
+    ForeignKey,
     Identity,
     Index,
     Integer,
@@ -19,7 +21,7 @@ from sqlalchemy import (
     Uuid,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSON, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSON, JSONB
 
 SCHEMA = "api"
 
@@ -141,3 +143,71 @@ idempotency_keys = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 Index("idempotency_keys_created", idempotency_keys.c.created_at)
+
+#: Webhook endpoints a tenant registered (``/v1/webhooks``). The secret is kept as it is:
+#: every delivery is signed with it. A deleted endpoint keeps its row (``deleted_at``).
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("tenant", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("events", ARRAY(Text), nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("deleted_at", DateTime(timezone=True), nullable=True),
+)
+Index(
+    "webhook_endpoints_tenant",
+    webhook_endpoints.c.tenant,
+    webhook_endpoints.c.created_at.desc(),
+    webhook_endpoints.c.id.desc(),
+    postgresql_where=text("deleted_at IS NULL"),
+)
+
+#: One per endpoint and finished workflow, inserted by the trigger
+#: ``switchyard_workflow_finished`` with its outbox message; ``status`` is ``pending``
+#: until it is ``delivered``, ``failed`` (given up) or ``cancelled`` (endpoint deleted).
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("endpoint_id", Uuid, ForeignKey("api.webhook_endpoints.id"), nullable=False),
+    Column("workflow_id", Uuid, nullable=False),
+    Column("event", Text, nullable=False),
+    #: The ``webhook-id`` of every attempt.
+    Column(
+        "message_id",
+        Text,
+        Computed("'msg_' || replace(id::text, '-', '')", persisted=True),
+        nullable=False,
+    ),
+    Column("status", Text, nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("first_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+)
+
+#: Every attempt of every delivery, listed newest first per endpoint.
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("delivery_id", Uuid, ForeignKey("api.webhook_deliveries.id"), nullable=False),
+    Column("endpoint_id", Uuid, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("attempted_at", DateTime(timezone=True), nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("outcome", Text, nullable=False),
+)
+Index(
+    "webhook_attempts_endpoint",
+    webhook_attempts.c.endpoint_id,
+    webhook_attempts.c.attempted_at.desc(),
+    webhook_attempts.c.id.desc(),
+)
+Index("webhook_attempts_delivery", webhook_attempts.c.delivery_id)

@@ -1,4 +1,8 @@
-"""The intake's Celery app: ``api intake`` (``celery -A api.intake.worker:app worker``)."""
+"""The intake's Celery app: ``api intake`` (``celery -A api.intake.worker:app worker``).
+
+It runs the API's own tasks, those that need the API's database: ``workflow.start``
+(queue ``api.intake``) and ``webhook.deliver`` (queue ``webhooks.deliver``).
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,11 @@ from api.config import Settings, get_settings
 from api.intake import starts
 from api.intake.lost_messages import LostMessageHandler, LostMessages
 from api.intake.runtime import Runtime
+from api.webhooks import task as webhooks
 from contracts import create_celery_app
 from contracts.logs import configure_logging
 from contracts.observability import instrument_worker
+from contracts.webhooks import DELIVER
 from contracts.worker import ContractTask, backoff, payload_of
 from contracts.workflows import START
 
@@ -41,13 +47,19 @@ def start_workflow(
 
 
 def register(app: Celery, settings: Settings) -> None:
-    """Register ``workflow.start`` on ``app`` (``celery.backend_cleanup`` is Celery's own),
-    and the consumer of lost messages (:mod:`api.intake.lost_messages`)."""
+    """Register ``workflow.start`` and ``webhook.deliver`` on ``app``
+    (``celery.backend_cleanup`` is Celery's own), and the consumer of lost messages
+    (:mod:`api.intake.lost_messages`)."""
     runtime = Runtime(settings)
 
     @app.task(name=START.name, bind=True, base=ContractTask)
     def start(self: Task[Any, Any], *_parent_results: Any, **kwargs: Any) -> dict[str, Any]:
         return start_workflow(self, app, runtime, kwargs)
+
+    # Retried until the delivery's window closes (webhooks.task), not a number of times.
+    @app.task(name=DELIVER.name, bind=True, base=ContractTask, max_retries=None)
+    def deliver(self: Task[Any, Any], *_parent_results: Any, **kwargs: Any) -> dict[str, Any]:
+        return webhooks.deliver(self, runtime, kwargs)
 
     # Messages lost on the broker fail their workflows (in the worker's main process).
     app.steps["consumer"].add(LostMessages.bound_to(LostMessageHandler(app, settings)))
