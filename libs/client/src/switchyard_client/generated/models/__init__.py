@@ -2,6 +2,7 @@
 
 from .accepted import Accepted
 from .already_finished import AlreadyFinished
+from .created_webhook import CreatedWebhook
 from .email_request import EmailRequest
 from .error_body import ErrorBody
 from .healthz_response_healthz import HealthzResponseHealthz
@@ -22,6 +23,13 @@ from .step_error import StepError
 from .step_status import StepStatus
 from .validation_error import ValidationError
 from .validation_error_context import ValidationErrorContext
+from .webhook_attempt import WebhookAttempt
+from .webhook_attempt_delivery_status import WebhookAttemptDeliveryStatus
+from .webhook_attempt_outcome import WebhookAttemptOutcome
+from .webhook_attempt_page import WebhookAttemptPage
+from .webhook_endpoint import WebhookEndpoint
+from .webhook_list import WebhookList
+from .webhook_request import WebhookRequest
 from .workflow_document import WorkflowDocument
 from .workflow_document_status import WorkflowDocumentStatus
 from .workflow_page import WorkflowPage
@@ -29,6 +37,7 @@ from .workflow_page import WorkflowPage
 __all__ = (
     "Accepted",
     "AlreadyFinished",
+    "CreatedWebhook",
     "EmailRequest",
     "ErrorBody",
     "HTTPValidationError",
@@ -49,6 +58,13 @@ __all__ = (
     "StepStatus",
     "ValidationError",
     "ValidationErrorContext",
+    "WebhookAttempt",
+    "WebhookAttemptDeliveryStatus",
+    "WebhookAttemptOutcome",
+    "WebhookAttemptPage",
+    "WebhookEndpoint",
+    "WebhookList",
+    "WebhookRequest",
     "WorkflowDocument",
     "WorkflowDocumentStatus",
     "WorkflowPage",

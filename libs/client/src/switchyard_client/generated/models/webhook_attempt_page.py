@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.webhook_attempt import WebhookAttempt
+
+
+T = TypeVar("T", bound="WebhookAttemptPage")
+
+
+@_attrs_define
+class WebhookAttemptPage:
+    """A page of attempts, newest first; ``next_cursor`` fetches the next one.
+
+    Attributes:
+        items (list[WebhookAttempt]):
+        next_cursor (None | str):
+    """
+
+    items: list[WebhookAttempt]
+    next_cursor: str | None
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        items = []
+        for items_item_data in self.items:
+            items_item = items_item_data.to_dict()
+            items.append(items_item)
+
+        next_cursor: str | None
+        next_cursor = self.next_cursor
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "items": items,
+                "next_cursor": next_cursor,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.webhook_attempt import WebhookAttempt
+
+        d = dict(src_dict)
+        items = []
+        _items = d.pop("items")
+        for items_item_data in _items:
+            items_item = WebhookAttempt.from_dict(items_item_data)
+
+            items.append(items_item)
+
+        def _parse_next_cursor(data: object) -> str | None:
+            if data is None:
+                return data
+            return cast(str | None, data)
+
+        next_cursor = _parse_next_cursor(d.pop("next_cursor"))
+
+        webhook_attempt_page = cls(
+            items=items,
+            next_cursor=next_cursor,
+        )
+
+        webhook_attempt_page.additional_properties = d
+        return webhook_attempt_page
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
