@@ -139,4 +139,6 @@ def test_every_worker_reports_every_queue_of_the_system() -> None:
         "reports.default",
         "reports.default.dlq",
         "unroutable",
+        "webhooks.deliver",
+        "webhooks.deliver.dlq",
     ]
