@@ -8,9 +8,8 @@ import os
 import signal
 import socket
 import subprocess
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import pytest
 from tests.conftest import TENANT, System
 from tests.support import processes
 from tests.support.browser import browse
+from tests.support.polling import eventually
 from tests.support.prometheus import samples, value
 from tests.support.smtp_sink import free_port
 
@@ -30,17 +30,6 @@ pytestmark = pytest.mark.e2e
 
 def email(subject: str) -> dict[str, Any]:
     return {"to": ["ada@example.com"], "subject": subject, "text": "Hello"}
-
-
-def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    """``check()``'s first truthy answer, polling; fails with the last one."""
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = check()
-        if answer or time.monotonic() > deadline:
-            assert answer, f"not true after {timeout}s: {answer!r}"
-            return answer
-        time.sleep(0.2)
 
 
 # --- metrics --------------------------------------------------------------------------

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import System
-from tests.support.polling import wait_for_workflow
+from tests.support.polling import eventually, wait_for_workflow
 from tests.support.processes import ServiceProcess
 from tests.support.prometheus import samples, value
 
@@ -31,17 +29,6 @@ def log_lines(service: ServiceProcess, needle: str) -> list[dict[str, Any]]:
         if needle in line and line.startswith("{"):
             found.append(json.loads(line))
     return found
-
-
-def eventually(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    """``check()``'s first truthy answer, polling; fails with the last one."""
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = check()
-        if answer or time.monotonic() > deadline:
-            assert answer, f"not true after {timeout}s: {answer!r}"
-            return answer
-        time.sleep(0.2)
 
 
 def test_a_request_id_is_returned_stored_and_logged_by_the_api_and_the_worker(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 import httpx
@@ -37,3 +37,14 @@ def wait_for_workflow(
         if document["status"] in statuses and (not settled or document["finished_at"]):
             return document
     raise AssertionError(f"workflow {workflow_id} did not reach {set(statuses)}: {document}")
+
+
+def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
+    """``check()``'s first truthy answer, polling; fails with the last one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = check()
+        if answer or time.monotonic() > deadline:
+            assert answer, f"not true after {timeout}s: {answer!r}"
+            return answer
+        time.sleep(0.2)
