@@ -23,6 +23,8 @@ from tests.faults.conftest import (
     wait_until,
     wait_until_final,
 )
+from tests.support.prometheus import samples, value
+from tests.support.smtp_sink import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +40,10 @@ def test_a_memory_alarm_holds_publishing_but_not_submissions_and_loses_nothing(
 ) -> None:
     counts = Counts("7 RabbitMQ memory alarm mid-traffic")
     report.append(counts)
-    stack.start("email-worker", "api")
+    stack.start("email-worker")
+    metrics_url = f"http://127.0.0.1:{free_port()}/metrics"
+    stack.env["METRICS_PORT"] = metrics_url.split(":")[-1].split("/")[0]
+    stack.start("api")
     wanted = iter(subjects("memory-alarm", BEFORE + AFTER + 200))
     accepted: dict[str, str] = {}
     refused: list[str] = []
@@ -70,6 +75,13 @@ def test_a_memory_alarm_holds_publishing_but_not_submissions_and_loses_nothing(
         for _ in range(AFTER):
             submit(client)
         still = client.get("/readyz")
+        # The outbox's age keeps growing while nothing can be published (what its alert
+        # watches), though every relay pass stalls.
+        age, deadline = 0.0, time.monotonic() + 30
+        while age < 2 and time.monotonic() < deadline:
+            age = value(samples(metrics_url), "switchyard_outbox_oldest_due_seconds")
+            time.sleep(0.5)
+        counts.notes["outbox_age_s"] = round(age, 1)
         waiting = outbox_size(stack.postgres)
         counts.notes["outbox_during_alarm"] = waiting
 
@@ -87,6 +99,7 @@ def test_a_memory_alarm_holds_publishing_but_not_submissions_and_loses_nothing(
     assert "relay" in body["down"], body
     assert body["checks"]["broker"] == "ok", "the broker takes connections during an alarm"
     assert still.status_code == 503
+    assert age >= 2, "the outbox's age gauge stood still while nothing could be published"
     assert waiting > 0, "the alarm should have held messages in the outbox"
     unfinished = [d for d in documents.values() if d["status"] != "succeeded"]
     assert counts.succeeded == counts.accepted, (unfinished[:3], stack.logs())

@@ -28,6 +28,7 @@ behind. With nothing to publish it does nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 
@@ -105,6 +106,10 @@ class OutboxRelay:
                     backoff = min(MAX_BACKOFF, max(0.5, backoff * 2))
                     self._health(str(exc))
                     log.warning("outbox publish stalled; will retry", error=str(exc), retry=backoff)
+                    # While nothing goes out the backlog ages: say so (the alert on the
+                    # outbox's age is for exactly this), as far as the database answers.
+                    with contextlib.suppress(Exception):
+                        await self._measure()
                 except Exception as exc:  # the database is away, most likely: try again
                     # Not the relay's health, which is about publishing: /readyz names the
                     # database, and the outbox's age shows anything else that holds it up.
@@ -140,10 +145,16 @@ class OutboxRelay:
                 raise RelayStalled(batch.stalled)
             if len(rows) < BATCH:
                 break
+        due_in = await self._measure()
+        return IDLE_CHECK if due_in is None or due_in <= 0 else min(IDLE_CHECK, due_in)
+
+    async def _measure(self) -> float | None:
+        """Seconds until the next message is due (negative: overdue that long; ``None``:
+        the outbox is empty), kept in the outbox's age gauge too."""
         due_in = await outbox.first_due_in(self._pool)
         if self._metrics is not None:
             self._metrics.overdue(max(0.0, -due_in) if due_in is not None else 0.0)
-        return IDLE_CHECK if due_in is None or due_in <= 0 else min(IDLE_CHECK, due_in)
+        return due_in
 
     async def _settle(
         self, conn: Connection, rows: Sequence[asyncpg.Record], results: Sequence[Published]
