@@ -10,8 +10,10 @@ pytest-postgresql do, with the two servers' own tools and no plugin.
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import socket
@@ -22,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -111,7 +114,12 @@ def rabbitmq_scripts() -> Path:
 
 @dataclass
 class PrivateRabbitMQ:
-    """A single RabbitMQ node of our own: ``faults-<port>@localhost``, no plugins."""
+    """A single RabbitMQ node of our own: ``faults-<port>@localhost``, no plugins.
+
+    ``cookie`` is the Erlang cookie, written to the node's own ``$HOME`` (where the node
+    and its CLI read it): nodes given the same one can form a cluster. Unset, the node
+    makes one of its own.
+    """
 
     base: Path
     log_path: Path
@@ -119,6 +127,7 @@ class PrivateRabbitMQ:
     dist_port: int = field(default_factory=free_port)
     scripts: Path = field(default_factory=rabbitmq_scripts)
     process: subprocess.Popen[bytes] | None = None
+    cookie: str | None = None
 
     @property
     def node(self) -> str:
@@ -152,6 +161,10 @@ class PrivateRabbitMQ:
         (self.base / "rabbitmq-env.conf").write_text("")
         (self.base / "rabbitmq.conf").write_text(f"listeners.tcp.1 = 127.0.0.1:{self.port}\n")
         (self.base / "enabled_plugins").write_text("[].\n")
+        if self.cookie is not None:
+            cookie = self.base / ".erlang.cookie"
+            cookie.write_text(self.cookie)
+            cookie.chmod(0o400)  # Erlang refuses a cookie file others may read
 
     def start(self, timeout: float = 120.0) -> None:
         """Start the node (again, on the same data) and wait until it serves AMQP."""
@@ -192,10 +205,10 @@ class PrivateRabbitMQ:
             time.sleep(0.1)
         self.ctl("await_startup", "--timeout", str(int(max(1, deadline - time.monotonic()))))
 
-    def ctl(self, *args: str, timeout: float = 120.0) -> str:
-        """Run ``rabbitmqctl -n <node> <args>`` against this node."""
+    def ctl(self, *args: str, timeout: float = 120.0, tool: str = "rabbitmqctl") -> str:
+        """Run ``rabbitmqctl -n <node> <args>`` (or another CLI ``tool``) against this node."""
         result = subprocess.run(
-            [str(self.scripts / "rabbitmqctl"), "-n", self.node, *args],
+            [str(self.scripts / tool), "-n", self.node, *args],
             env=self.env(),
             cwd=self.base,
             capture_output=True,
@@ -205,7 +218,7 @@ class PrivateRabbitMQ:
         )
         if result.returncode != 0:
             raise RuntimeError(
-                f"rabbitmqctl {' '.join(args)} exited {result.returncode}:\n"
+                f"{tool} {' '.join(args)} exited {result.returncode}:\n"
                 f"{result.stdout}\n{result.stderr}"
             )
         return result.stdout
@@ -222,6 +235,28 @@ class PrivateRabbitMQ:
         """SIGKILL the node at once, as a crash would."""
         if self.process is not None:
             _kill_group(self.process)
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the node's processes (the Erlang VM and its helpers)."""
+        if not self.running() or self.process is None:
+            return 0
+        return _group_rss(self.process.pid)
+
+
+def _group_rss(pgid: int) -> int:
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # Field 5, after the parenthesised command (which may hold spaces).
+            if int(stat.read_text().rsplit(")", 1)[1].split()[2]) != pgid:
+                continue
+            status = (stat.parent / "status").read_text()
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+    return total
 
 
 @contextmanager
@@ -240,6 +275,124 @@ def private_rabbitmq(log_dir: Path, *, wait: bool = True) -> Iterator[PrivateRab
     finally:
         broker.kill()
         shutil.rmtree(base, ignore_errors=True)
+
+
+@dataclass
+class PrivateRabbitMQCluster:
+    """Nodes of our own joined into one cluster (``rabbitmqctl join_cluster``).
+
+    Every node runs from this machine's binaries with its own name, ports and data
+    directory, and all share one Erlang cookie. :attr:`url` names every node, separated
+    by ``;``, as a service's ``AMQP_URL`` does to fail over.
+    """
+
+    nodes: list[PrivateRabbitMQ]
+    #: Seconds from launching the nodes to a cluster of all of them.
+    formed_in: float = 0.0
+
+    @property
+    def url(self) -> str:
+        return ";".join(node.url for node in self.nodes)
+
+    def url_for(self, vhost: str) -> str:
+        return ";".join(node.url.removesuffix("/") + vhost for node in self.nodes)
+
+    def running(self) -> list[PrivateRabbitMQ]:
+        return [node for node in self.nodes if node.running()]
+
+    def ctl(self, *args: str, tool: str = "rabbitmqctl", timeout: float = 120.0) -> str:
+        """Run a CLI command against the first running node."""
+        return self.running()[0].ctl(*args, tool=tool, timeout=timeout)
+
+    def form(self, timeout: float = 180.0) -> None:
+        """Wait for the launched nodes, then join each to the first one."""
+        started = time.monotonic()
+        for node in self.nodes:
+            node.wait_ready(timeout)
+        first = self.nodes[0]
+        for node in self.nodes[1:]:
+            node.ctl("stop_app")
+            node.ctl("join_cluster", first.node)
+            node.ctl("start_app")
+        members = self.cluster_members()
+        if sorted(members) != sorted(node.node for node in self.nodes):
+            raise ServerUnavailable(f"the cluster has {members}, not every node")
+        self.formed_in = time.monotonic() - started
+
+    def cluster_members(self) -> list[str]:
+        """The running nodes of the cluster, as its first running node sees them."""
+        status = json.loads(self.ctl("cluster_status", "--formatter", "json"))
+        return list(status["running_nodes"])
+
+    def node_named(self, name: str) -> PrivateRabbitMQ:
+        return next(node for node in self.nodes if node.node == name)
+
+    def add_vhost(self, vhost: str) -> None:
+        self.ctl("add_vhost", vhost)
+        self.ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+
+    def quorum_status(self, queue: str, vhost: str = "/") -> list[dict[str, Any]]:
+        """``rabbitmq-queues quorum_status``: one row per member of the queue's group."""
+        out = self.ctl(
+            "quorum_status",
+            queue,
+            "--vhost",
+            vhost,
+            "--formatter",
+            "json",
+            tool="rabbitmq-queues",
+            timeout=60,
+        )
+        rows: list[dict[str, Any]] = json.loads(out)
+        return rows
+
+    def leader_of(self, queue: str, vhost: str = "/") -> PrivateRabbitMQ:
+        """The node whose member of ``queue``'s group leads it."""
+        for row in self.quorum_status(queue, vhost):
+            if str(row.get("Raft State")) == "leader":
+                return self.node_named(str(row["Node Name"]))
+        raise RuntimeError(f"{queue} has no leader now")
+
+    def replicated(self, queue: str, vhost: str = "/") -> bool:
+        """Every node holds a member of ``queue``'s group, one leads, the others follow,
+        and all have committed the same log (the restarted one caught up)."""
+        try:
+            rows = self.quorum_status(queue, vhost)
+        except RuntimeError:  # no leader yet to answer
+            return False
+        states = sorted(str(row.get("Raft State")) for row in rows)
+        commits = {row.get("Commit Index") for row in rows}
+        return (
+            sorted(str(row["Node Name"]) for row in rows) == sorted(n.node for n in self.nodes)
+            and states == ["follower"] * (len(self.nodes) - 1) + ["leader"]
+            and len(commits) == 1
+        )
+
+    def rss_bytes(self) -> int:
+        return sum(node.rss_bytes() for node in self.nodes)
+
+
+@contextmanager
+def private_rabbitmq_cluster(log_dir: Path, n: int = 3) -> Iterator[PrivateRabbitMQCluster]:
+    """``n`` running nodes of our own, clustered; killed and their data removed afterwards."""
+    cookie = secrets.token_hex(16)
+    bases = [Path(tempfile.mkdtemp(prefix=f"faults-rabbitmq-{i}-")) for i in range(n)]
+    cluster = PrivateRabbitMQCluster(
+        [
+            PrivateRabbitMQ(base, log_dir / f"rabbitmq-{i}.log", cookie=cookie)
+            for i, base in enumerate(bases)
+        ]
+    )
+    try:
+        for node in cluster.nodes:
+            node.launch()
+        cluster.form()
+        yield cluster
+    finally:
+        for node in cluster.nodes:
+            node.kill()
+        for base in bases:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 # --- PostgreSQL -----------------------------------------------------------------------
