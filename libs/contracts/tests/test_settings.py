@@ -160,3 +160,60 @@ def test_load_settings_extends_platform_settings(monkeypatch: pytest.MonkeyPatch
 
     assert (settings.api_token, settings.smtp_port) == ("t", 2525)
     assert settings.result_backend_url.startswith("db+postgresql+psycopg://")
+
+
+# --- several broker nodes -------------------------------------------------------------
+
+CLUSTER = "amqp://u:p@rabbit-a:5672/v;amqp://u:p@rabbit-b:5673/v; amqp://u:p@rabbit-c:5674/v"
+
+
+def test_several_nodes_separated_by_semicolons() -> None:
+    settings = PlatformSettings.model_validate({"amqp_url": CLUSTER})
+
+    assert [(url.host, url.port) for url in settings.amqp_urls] == [
+        ("rabbit-a", 5672),
+        ("rabbit-b", 5673),
+        ("rabbit-c", 5674),
+    ]
+    # Normalised (spaces around the separator dropped), in the order given.
+    assert settings.amqp_url == CLUSTER.replace("; ", ";")
+
+
+def test_one_node_is_one_url() -> None:
+    settings = PlatformSettings.model_validate({"amqp_url": "amqp://a:b@rabbit:5672/v"})
+    assert [str(url) for url in settings.amqp_urls] == ["amqp://a:b@rabbit:5672/v"]
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("amqp://u:p@a/v;", "node 2 of 2: empty"),
+        ("amqp://u:p@a/v;;amqp://u:p@b/v", "node 2 of 3: empty"),
+        ("amqp://u:p@a/v;http://u:p@b/v", "node 2 of 2: URL scheme should be 'amqp' or 'amqps'"),
+        ("amqp://u:p@a/v;not a url", "node 2 of 2: Input should be a valid URL"),
+        ("amqp://u:p@a/one;amqp://u:p@b/two", "same virtual host, not 'one', 'two'"),
+        ("amqp://u:p@a//;amqp://u:p@b/other", "same virtual host, not '/', 'other'"),
+    ],
+)
+def test_each_node_is_checked(url: str, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        PlatformSettings.model_validate({"amqp_url": url})
+
+
+def test_the_default_vhost_may_be_spelled_either_way() -> None:
+    settings = PlatformSettings.model_validate({"amqp_url": "amqp://a:5672//;amqp://b:5672"})
+    assert len(settings.amqp_urls) == 2
+
+
+def test_a_bad_node_stops_the_service_naming_the_variable_not_the_password(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AMQP_URL", "amqp://u:hunter2@a:5672/v;amqp://u:hunter2@b:5672/w")
+
+    with pytest.raises(SystemExit) as info:
+        load_settings(PlatformSettings)
+
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "  AMQP_URL: Value error, every node must name the same virtual host" in err
+    assert "hunter2" not in err

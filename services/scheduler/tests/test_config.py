@@ -32,8 +32,8 @@ def test_variables_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("AMQP_URL", "amqp://user:secret@rabbit.example:5673/platform")
     monkeypatch.setenv("DATABASE_URL", "postgres://u@db.example/sched")
     settings = get_settings()
-    assert settings.amqp_url.host == "rabbit.example"
-    assert settings.amqp_url.port == 5673
+    assert settings.amqp_urls[0].host == "rabbit.example"
+    assert settings.amqp_urls[0].port == 5673
     assert settings.result_backend_url == "db+postgresql+psycopg://u@db.example/sched"
 
 

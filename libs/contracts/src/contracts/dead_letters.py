@@ -21,6 +21,7 @@ import structlog
 from celery import Celery, bootsteps
 from kombu import Queue
 
+from contracts.failover import retries_per_node
 from contracts.topology import UNROUTABLE_QUEUE, dead_letter_queue_of
 
 log = structlog.get_logger("contracts.dead_letters")
@@ -111,7 +112,7 @@ def read_depths(app: Celery, names: Iterable[str]) -> dict[str, int]:
     """Messages waiting in each named queue that exists (a passive declare each)."""
     depths: dict[str, int] = {}
     with app.connection_for_read() as connection:
-        connection.ensure_connection(max_retries=1, timeout=5)
+        connection.ensure_connection(max_retries=retries_per_node(connection, 1), timeout=5)
         for name in names:
             channel: Any = connection.channel()
             try:

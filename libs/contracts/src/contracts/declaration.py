@@ -41,6 +41,7 @@ from kombu.transport.native_delayed_delivery import (
     declare_native_delayed_delivery_exchanges_and_queues,
 )
 
+from contracts.failover import retries_per_node
 from contracts.routing import ROUTED_EXCHANGES
 from contracts.topology import UNROUTABLE_QUEUE, dead_letter_queue_of
 
@@ -180,13 +181,17 @@ def declare_needs(
     """Declare what a service of ``app`` consuming ``consumes`` relies on (:func:`needs_of`).
 
     On a connection of its own, closed afterwards; raises the broker's connection error
-    when it cannot be reached after ``max_retries`` more tries (a worker's consumer then
-    reconnects and runs it again, a producer declares before its next publish).
+    when it cannot be reached after ``max_retries`` more tries of each node (a worker's
+    consumer then reconnects and runs it again, a producer declares before its next
+    publish).
     """
     needs = needs_of(consumes, publishes)
     with app.connection_for_write() as connection:
         # The transport's own error, which a worker's consumer knows to reconnect after.
-        connection.ensure_connection(max_retries=max_retries, reraise_as_library_errors=False)
+        connection.ensure_connection(
+            max_retries=retries_per_node(connection, max_retries),
+            reraise_as_library_errors=False,
+        )
         queue_type = app.conf.broker_native_delayed_delivery_queue_type
         refused = declare_needs_on(connection, needs, queue_type)
     log.info(

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
+from contracts.failover import retries_per_node
 from contracts.routing import DEAD_LETTER_QUEUES, LOST_MESSAGES_QUEUE, TASK_QUEUES
 
 if TYPE_CHECKING:
@@ -154,7 +155,9 @@ class QueueDepths:
         found = []
         try:
             with self._app.connection_for_read() as connection:
-                connection.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT)
+                connection.ensure_connection(
+                    max_retries=retries_per_node(connection, 1), timeout=BROKER_TIMEOUT
+                )
                 for name in sorted(set(self._queue_names())):
                     channel: Any = connection.channel()
                     try:

@@ -4,18 +4,58 @@ Each service extends :class:`PlatformSettings` with its own variables, so a vari
 means the same thing in every service. ``DATABASE_URL`` is given in the plain
 ``postgresql://user:pass@host:port/db`` form; each consumer derives the driver URL it
 needs from it (asyncpg for the API, psycopg 3 for Celery and the workers).
+
+``AMQP_URL`` names one broker node, or every node of a cluster separated by ``;``
+(``amqp://u:p@h1:5672/vh;amqp://u:p@h2:5672/vh``): every connection a service opens
+tries them in turn (kombu's round-robin failover), so a stopped node costs a reconnect.
 """
 
 from __future__ import annotations
 
 import sys
 from typing import TypeVar
+from urllib.parse import unquote
 
-from pydantic import AmqpDsn, Field, PostgresDsn, ValidationError, field_validator
+from pydantic import AmqpDsn, Field, PostgresDsn, TypeAdapter, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@localhost:5672//"
 DEFAULT_DATABASE_URL = "postgresql://postgres@localhost:5432/postgres"
+
+#: Separates the nodes of a cluster in ``AMQP_URL`` (as kombu's failover reads it).
+NODE_SEPARATOR = ";"
+
+_AMQP_DSN: TypeAdapter[AmqpDsn] = TypeAdapter(AmqpDsn)
+
+
+def _vhost(url: AmqpDsn) -> str:
+    path = url.path or ""
+    return unquote(path[1:]) if len(path) > 1 else "/"
+
+
+def parse_amqp_urls(value: str) -> list[AmqpDsn]:
+    """Each node's URL of an ``AMQP_URL``; a ``ValueError`` saying what is wrong.
+
+    Every part must be an ``amqp://`` or ``amqps://`` URL and all must name the same
+    virtual host (failing over to another vhost would find none of the queues). The
+    message names the part by its position, never its text (which holds a password).
+    """
+    parts = [part.strip() for part in value.split(NODE_SEPARATOR)]
+    urls = []
+    for index, part in enumerate(parts, start=1):
+        where = f"node {index} of {len(parts)}: " if len(parts) > 1 else ""
+        if not part:
+            raise ValueError(f"{where}empty (separate the nodes' URLs with a single ';')")
+        try:
+            urls.append(_AMQP_DSN.validate_python(part))
+        except ValidationError as exc:
+            raise ValueError(f"{where}{exc.errors()[0]['msg']}") from None
+    vhosts = [_vhost(url) for url in urls]
+    if len(set(vhosts)) > 1:
+        raise ValueError(
+            f"every node must name the same virtual host, not {', '.join(map(repr, vhosts))}"
+        )
+    return urls
 
 
 class PlatformSettings(BaseSettings):
@@ -23,11 +63,22 @@ class PlatformSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
 
-    amqp_url: AmqpDsn = Field(default=AmqpDsn(DEFAULT_AMQP_URL))
+    #: One node's URL, or several separated by ``;`` (:func:`parse_amqp_urls`).
+    amqp_url: str = Field(default=DEFAULT_AMQP_URL)
     database_url: PostgresDsn = Field(default=PostgresDsn(DEFAULT_DATABASE_URL))
     #: Celery task events (``TASK_EVENTS``): workers report each task's life and
     #: producers each publication, for Flower. Off by default: they cost messages.
     task_events: bool = False
+
+    @field_validator("amqp_url")
+    @classmethod
+    def _amqp_urls(cls, value: str) -> str:
+        return NODE_SEPARATOR.join(str(url) for url in parse_amqp_urls(value))
+
+    @property
+    def amqp_urls(self) -> list[AmqpDsn]:
+        """Each broker node's URL, in the order connections try them."""
+        return parse_amqp_urls(self.amqp_url)
 
     @field_validator("database_url")
     @classmethod

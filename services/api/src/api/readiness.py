@@ -27,6 +27,7 @@ from celery import Celery
 from api.metrics import RelayMetrics
 from api.workflows import outbox
 from api.workflows.relay import OutboxRelay
+from contracts.failover import retries_per_node
 
 #: Seconds a readiness answer is reused for.
 TTL = 1.0
@@ -123,7 +124,9 @@ def broker(celery_app: Celery, timeout: int = CHECK_TIMEOUT) -> Check:
 
     def connect() -> None:
         with celery_app.connection_for_write() as connection:
-            connection.ensure_connection(max_retries=1, timeout=timeout)
+            connection.ensure_connection(
+                max_retries=retries_per_node(connection, 1), timeout=timeout
+            )
 
     async def check() -> dict[str, str]:
         try:

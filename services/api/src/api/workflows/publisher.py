@@ -43,6 +43,7 @@ from kombu.exceptions import OperationalError
 
 from api.workflows.confirms import Confirms
 from contracts.declaration import declare_needs
+from contracts.failover import retries_per_node
 
 log = structlog.get_logger(__name__)
 
@@ -140,7 +141,7 @@ class BatchPublisher:
             }
         )
         try:
-            connection.ensure_connection(max_retries=1)
+            connection.ensure_connection(max_retries=retries_per_node(connection, 1))
             # What the API publishes to (each exchange and its alternate exchange with its
             # queue) exists before its first publish, even on a vhost nobody migrated.
             declare_needs(self._app)
