@@ -51,6 +51,8 @@ MAX_BACKOFF = 10.0
 #: Seconds between looks at an outbox this process was not told about (a message
 #: another process backed off and then left, by dying, for instance).
 IDLE_CHECK = 60.0
+#: Seconds before looking again at a message that was due but not taken by this pass.
+RECHECK = 1.0
 
 
 class RelayStalled(Exception):
@@ -146,7 +148,12 @@ class OutboxRelay:
             if len(rows) < BATCH:
                 break
         due_in = await self._measure()
-        return IDLE_CHECK if due_in is None or due_in <= 0 else min(IDLE_CHECK, due_in)
+        if due_in is None:
+            return IDLE_CHECK
+        # Due already: another process holds it (SKIP LOCKED), or its backoff ran out
+        # while this pass went on. Look again soon, not after IDLE_CHECK: a refused
+        # message would wait a minute for a broker that is back.
+        return min(IDLE_CHECK, max(due_in, RECHECK))
 
     async def _measure(self) -> float | None:
         """Seconds until the next message is due (negative: overdue that long; ``None``:
