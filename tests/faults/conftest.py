@@ -91,6 +91,27 @@ class Stack:
         return "\n".join(f"--- {s.log_path.name}\n{s.tail(30)}" for s in self.services.values())
 
 
+def service_env(amqp_url: str, postgres: PrivatePostgres, sink: SmtpSink) -> dict[str, str]:
+    """Every service's variables for a scenario on these servers (``AMQP_URL`` may name
+    several nodes)."""
+    return {
+        "AMQP_URL": amqp_url,
+        "DATABASE_URL": postgres.url,
+        "SMTP_HOST": sink.host,
+        "SMTP_PORT": str(sink.port),
+        "API_HOST": "127.0.0.1",
+        "API_PORT": str(free_port()),
+        # Not the API's default metrics port, which another run may hold.
+        "METRICS_PORT": "0",
+        "EMAIL_RETRY_BACKOFF": "1",
+        "EMAIL_RETRY_BACKOFF_MAX": "2",
+        "EMAIL_MAX_RETRIES": "5",
+        "WORKER_CONCURRENCY": "2",
+        # A burst of submissions from one key is the point here, not the rate limit.
+        "RATE_LIMIT": "100000/second",
+    }
+
+
 @pytest.fixture
 def stack(sink: SmtpSink, tmp_path: Path) -> Iterator[Stack]:
     """Private servers with the schemas and topology migrated, an API key; no service yet.
@@ -103,22 +124,7 @@ def stack(sink: SmtpSink, tmp_path: Path) -> Iterator[Stack]:
         private_postgres(tmp_path) as postgres,
         ThreadPoolExecutor(max_workers=1) as background,
     ):
-        env = {
-            "AMQP_URL": rabbitmq.url,
-            "DATABASE_URL": postgres.url,
-            "SMTP_HOST": sink.host,
-            "SMTP_PORT": str(sink.port),
-            "API_HOST": "127.0.0.1",
-            "API_PORT": str(free_port()),
-            # Not the API's default metrics port, which another run may hold.
-            "METRICS_PORT": "0",
-            "EMAIL_RETRY_BACKOFF": "1",
-            "EMAIL_RETRY_BACKOFF_MAX": "2",
-            "EMAIL_MAX_RETRIES": "5",
-            "WORKER_CONCURRENCY": "2",
-            # A burst of submissions from one key is the point here, not the rate limit.
-            "RATE_LIMIT": "100000/second",
-        }
+        env = service_env(rabbitmq.url, postgres, sink)
         worker_schema = background.submit(processes.run, ["email-worker", "migrate"], env)
         rabbitmq.wait_ready()
         processes.run(["api", "migrate"], env)
