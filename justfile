@@ -2,6 +2,9 @@
 
 set dotenv-load := false
 
+# uv and just as the README installs them (.tools/), found by every recipe
+export PATH := justfile_directory() + "/.tools/bin:" + env_var("PATH")
+
 # Every workspace package, by the name its pyproject.toml gives it
 packages := "contracts api email-worker report-worker scheduler client cli"
 
