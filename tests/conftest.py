@@ -6,7 +6,9 @@ each test tells its work apart by unique subjects and ids.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -92,11 +94,23 @@ def database_roles(service_env: dict[str, str]) -> dict[str, str]:
     (the session's superuser): ``{role: its DATABASE_URL on the session's database}``.
 
     The roles are the server's, shared with every session beside this one, and never
-    dropped; their grants live in this session's database.
+    dropped; their grants live in this session's database. On a server that asks for
+    passwords (a container), each role's is derived from the admin's, so every session
+    on that server sets the same one.
     """
-    processes.run(["api", "db-roles"], service_env)
     admin = service_env["DATABASE_URL"]
-    return {role: role_url(admin, role) for role in (*SERVICE_ROLES, MIGRATOR)}
+    roles = (*SERVICE_ROLES, MIGRATOR)
+    passwords = {role: _role_password(admin, role) for role in roles}
+    given = {f"DATABASE_PASSWORD_{role.upper()}": pw for role, pw in passwords.items() if pw}
+    processes.run(["api", "db-roles"], {**service_env, **given})
+    return {role: role_url(admin, role, passwords[role]) for role in roles}
+
+
+def _role_password(admin_url: str, role: str) -> str | None:
+    admin_password = urllib.parse.urlsplit(admin_url).password
+    if not admin_password:
+        return None
+    return hashlib.sha256(f"{admin_password}:{role}".encode()).hexdigest()
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ must not do, connected as itself.
 from __future__ import annotations
 
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -184,7 +185,7 @@ def test_outside_its_schema_a_role_holds_exactly_the_declared_grants(
 
 
 def test_a_database_migrated_as_the_admin_is_handed_to_the_migration_role(
-    migrated: dict[str, str],
+    migrated: dict[str, str], database_roles: dict[str, str]
 ) -> None:
     """An older deployment (every service migrated as the admin) takes the roles: the
     bootstrap hands its schemas to the migration role, and migrating again works."""
@@ -194,7 +195,8 @@ def test_a_database_migrated_as_the_admin_is_handed_to_the_migration_role(
         for service in services:
             processes.run([service, "migrate"], as_admin)
         processes.run(["api", "db-roles"], as_admin)
-        as_migrator = {**migrated, "DATABASE_URL": role_url(older, MIGRATOR)}
+        name = urllib.parse.urlsplit(older).path.lstrip("/")
+        as_migrator = {**migrated, "DATABASE_URL": with_database(database_roles[MIGRATOR], name)}
         for service in services:
             processes.run([service, "migrate"], as_migrator)
         with psycopg.connect(older) as conn:
