@@ -1,9 +1,11 @@
 """``just dev``: the whole system as local processes, with a demo email.
 
 Checks that the broker and the database answer (and says how to provide them when they
-do not), applies every service's migrations and declares the broker topology, starts an
-SMTP sink and every service, submits a demo email and prints its workflow's status as it
-changes. Ctrl-C stops everything it started.
+do not), makes the services' database roles (``api db-roles``, as ``DATABASE_URL``'s
+user: the admin), applies every service's migrations as the migration role and declares
+the broker topology, starts an SMTP sink and every service on its own database role,
+submits a demo email and prints its workflow's status as it changes. Ctrl-C stops
+everything it started.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+from contracts.database_roles import MIGRATOR, role_url
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,10 +82,11 @@ class Processes:
         self.env = env
         self.started: list[tuple[str, subprocess.Popen[bytes]]] = []
 
-    def start(self, name: str, argv: list[str]) -> None:
+    def start(self, name: str, argv: list[str], role: str | None = None) -> None:
+        """Start ``argv``; with ``role``, connected to the database as that role."""
         process = subprocess.Popen(
             argv,
-            env=self.env,
+            env=as_role(self.env, role) if role else self.env,
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -124,16 +129,24 @@ def running(env: dict[str, str]) -> Iterator[Processes]:
         processes.stop_all()
 
 
+def as_role(env: dict[str, str], role: str) -> dict[str, str]:
+    """``env`` with ``DATABASE_URL`` (the admin's) turned into ``role``'s, with its
+    ``DATABASE_PASSWORD_<ROLE>`` if one is set (none: trust or peer auth)."""
+    password = env.get(f"DATABASE_PASSWORD_{role.upper()}")
+    return {**env, "DATABASE_URL": role_url(env["DATABASE_URL"], role, password)}
+
+
 def migrate(env: dict[str, str]) -> None:
+    subprocess.run([str(BIN / "api"), "db-roles"], env=env, check=True)
     for service in ("api", "email-worker", "report-worker", "scheduler"):
-        subprocess.run([str(BIN / service), "migrate"], env=env, check=True)
+        subprocess.run([str(BIN / service), "migrate"], env=as_role(env, MIGRATOR), check=True)
 
 
 def create_dev_key(env: dict[str, str]) -> str:
     """A fresh API key of tenant ``dev``, printed so the developer can use it."""
     made = subprocess.run(
         [str(BIN / "api"), "keys", "create", "--tenant", "dev", "--name", "just dev"],
-        env=env,
+        env=as_role(env, "api"),
         check=True,
         capture_output=True,
         text=True,
@@ -215,9 +228,9 @@ def main() -> None:
             ],
         )
         for service in ("email-worker", "report-worker", "scheduler", "api"):
-            processes.start(service, [str(BIN / service)])
+            processes.start(service, [str(BIN / service)], role=service.replace("-", "_"))
         # The API's intake worker: it turns the scheduler's ticks into workflows.
-        processes.start("api-intake", [str(BIN / "api"), "intake"])
+        processes.start("api-intake", [str(BIN / "api"), "intake"], role="api")
         wait_ready(api_url, processes)
         say(f"API ready at {api_url} (docs at {api_url}/docs)")
         outcome = demo(api_url, key)

@@ -6,13 +6,16 @@ each test tells its work apart by unique subjects and ids.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 import pytest
 
+from contracts.database_roles import MIGRATOR, SERVICE_ROLES, role_url
 from tests.support import processes
 from tests.support.infra import (
     fresh_database,
@@ -86,11 +89,42 @@ def service_env(amqp_url: str, database_url: str, smtp_sink: SmtpSink) -> dict[s
 
 
 @pytest.fixture(scope="session")
-def migrated(service_env: dict[str, str]) -> dict[str, str]:
-    processes.run(["api", "migrate"], service_env)
-    processes.run(["email-worker", "migrate"], service_env)
-    processes.run(["report-worker", "migrate"], service_env)
-    processes.run(["scheduler", "migrate"], service_env)
+def database_roles(service_env: dict[str, str]) -> dict[str, str]:
+    """Each service's role and the migration role, made by ``api db-roles`` as the admin
+    (the session's superuser): ``{role: its DATABASE_URL on the session's database}``.
+
+    The roles are the server's, shared with every session beside this one, and never
+    dropped; their grants live in this session's database. On a server that asks for
+    passwords (a container), each role's is derived from the admin's, so every session
+    on that server sets the same one.
+    """
+    admin = service_env["DATABASE_URL"]
+    roles = (*SERVICE_ROLES, MIGRATOR)
+    passwords = {role: _role_password(admin, role) for role in roles}
+    given = {f"DATABASE_PASSWORD_{role.upper()}": pw for role, pw in passwords.items() if pw}
+    processes.run(["api", "db-roles"], {**service_env, **given})
+    return {role: role_url(admin, role, passwords[role]) for role in roles}
+
+
+def _role_password(admin_url: str, role: str) -> str | None:
+    admin_password = urllib.parse.urlsplit(admin_url).password
+    if not admin_password:
+        return None
+    return hashlib.sha256(f"{admin_password}:{role}".encode()).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def migrated(service_env: dict[str, str], database_roles: dict[str, str]) -> dict[str, str]:
+    """Every service's migrations, run as the migration role, as compose runs them.
+
+    The environment returned keeps the admin's ``DATABASE_URL``: tests read and plant
+    rows with it. A service started for the system gets its own role's (``System``).
+    """
+    as_migrator = {**service_env, "DATABASE_URL": database_roles[MIGRATOR]}
+    processes.run(["api", "migrate"], as_migrator)
+    processes.run(["email-worker", "migrate"], as_migrator)
+    processes.run(["report-worker", "migrate"], as_migrator)
+    processes.run(["scheduler", "migrate"], as_migrator)
     return service_env
 
 
@@ -115,11 +149,19 @@ class System:
     report_worker: processes.ServiceProcess
     #: ``api intake``: starts the workflows a scheduler asks for, cleans up results.
     api_intake: processes.ServiceProcess
+    #: Each service's own ``DATABASE_URL`` (its role), as the system's processes run;
+    #: ``env`` keeps the admin's, for tests that look at or plant rows.
+    database_urls: dict[str, str] = field(default_factory=dict)
+
+    def env_of(self, role: str) -> dict[str, str]:
+        """``env`` with the ``DATABASE_URL`` of ``role`` (``api``, ``scheduler``, ...)."""
+        return {**self.env, "DATABASE_URL": self.database_urls[role]}
 
 
 @pytest.fixture(scope="session")
 def system(
     migrated: dict[str, str],
+    database_roles: dict[str, str],
     worker_metrics: dict[str, str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[System]:
@@ -127,19 +169,23 @@ def system(
     port = free_port()
     metrics_port = free_port()
     env = {**migrated, "API_HOST": "127.0.0.1", "API_PORT": str(port)}
+
+    def as_role(role: str) -> dict[str, str]:
+        return {**env, "DATABASE_URL": database_roles[role]}
+
     started: list[processes.ServiceProcess] = []
     try:
         email_worker = processes.start(
             "email-worker",
             ["email-worker"],
-            {**env, "METRICS_PORT": worker_metrics["email-worker"]},
+            {**as_role("email_worker"), "METRICS_PORT": worker_metrics["email-worker"]},
             log_dir,
         )
         started.append(email_worker)
         report_worker = processes.start(
             "report-worker",
             ["report-worker"],
-            {**env, "METRICS_PORT": worker_metrics["report-worker"]},
+            {**as_role("report_worker"), "METRICS_PORT": worker_metrics["report-worker"]},
             log_dir,
         )
         started.append(report_worker)
@@ -147,11 +193,11 @@ def system(
             "api",
             ["api"],
             # API_WORKERS as on a 2-core machine, whatever this one has.
-            {**env, "API_WORKERS": "2", "METRICS_PORT": str(metrics_port)},
+            {**as_role("api"), "API_WORKERS": "2", "METRICS_PORT": str(metrics_port)},
             log_dir,
         )
         started.append(api)
-        api_intake = processes.start("api-intake", ["api", "intake"], env, log_dir)
+        api_intake = processes.start("api-intake", ["api", "intake"], as_role("api"), log_dir)
         started.append(api_intake)
         processes.wait_for_log(email_worker, "ready.")
         processes.wait_for_log(report_worker, "ready.")
@@ -161,7 +207,15 @@ def system(
         api_key = processes.create_api_key(env, TENANT)
         metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
         yield System(
-            api_url, metrics_url, env, api_key, api, email_worker, report_worker, api_intake
+            api_url,
+            metrics_url,
+            env,
+            api_key,
+            api,
+            email_worker,
+            report_worker,
+            api_intake,
+            database_urls=database_roles,
         )
     finally:
         for service in reversed(started):

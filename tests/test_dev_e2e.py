@@ -49,6 +49,8 @@ def test_dev_runs_the_system_and_its_demo_email_succeeds_and_arrives() -> None:
     assert "[smtp-sink] from=" in output and "subject='Hello from just dev'" in output
     # The scheduler's state is migrated and the API's intake (its ticks' way in) runs.
     assert "scheduler: schema at head" in output
+    # Made the database roles first; the services ran on them (README: Database roles).
+    assert "api: database roles api, email_worker, report_worker, scheduler, migrator" in output
     assert "[api-intake] " in output
 
 

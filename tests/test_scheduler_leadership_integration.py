@@ -29,8 +29,9 @@ def acquired_within(leadership: Leadership, seconds: float) -> bool:
 
 
 @pytest.fixture
-def engine(migrated: dict[str, str]) -> Iterator[Engine]:
-    url = PlatformSettings(database_url=migrated["DATABASE_URL"]).sync_database_url
+def engine(migrated: dict[str, str], database_roles: dict[str, str]) -> Iterator[Engine]:
+    # The scheduler's own role, as it runs.
+    url = PlatformSettings(database_url=database_roles["scheduler"]).sync_database_url
     engine = leader_engine(url)
     yield engine
     engine.dispose()

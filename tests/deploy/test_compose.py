@@ -9,20 +9,31 @@ import pytest
 from pydantic_settings import BaseSettings
 
 from api.config import Settings as ApiSettings
+from contracts.database_roles import MIGRATOR, ROLES, DatabaseRoleSettings
 from email_worker.config import Settings as EmailWorkerSettings
 from report_worker.config import Settings as ReportWorkerSettings
 from scheduler.config import Settings as SchedulerSettings
 from tests.deploy.compose import ROOT, compose, definitions, env_example, required_variables
 
 OUR_SERVICES: dict[str, type[BaseSettings]] = {
+    "db-roles": DatabaseRoleSettings,
     "migrate": ApiSettings,
+    "email-worker-migrate": EmailWorkerSettings,
+    "report-worker-migrate": ReportWorkerSettings,
+    "scheduler-migrate": SchedulerSettings,
     "api": ApiSettings,
     "api-intake": ApiSettings,
     "email-worker": EmailWorkerSettings,
     "report-worker": ReportWorkerSettings,
     "scheduler": SchedulerSettings,
 }
-ONE_SHOT = {"migrate"}
+ONE_SHOT = {
+    "db-roles",
+    "migrate",
+    "email-worker-migrate",
+    "report-worker-migrate",
+    "scheduler-migrate",
+}
 
 
 def services() -> dict[str, Any]:
@@ -160,5 +171,44 @@ def test_each_worker_reads_only_its_own_queues() -> None:
 
 
 def test_the_scheduler_migrates_its_state_before_it_starts() -> None:
-    command = services()["scheduler"]["command"]
-    assert command == ["sh", "-c", "scheduler migrate && exec scheduler"]
+    # As the migration role, in a one-shot the scheduler waits for: not as itself.
+    assert services()["scheduler-migrate"]["command"] == ["scheduler", "migrate"]
+    assert services()["scheduler"]["command"] == ["scheduler"]
+    assert services()["scheduler"]["depends_on"]["scheduler-migrate"] == {
+        "condition": "service_completed_successfully"
+    }
+
+
+def database_user(service: str) -> str:
+    url = services()[service]["environment"]["DATABASE_URL"]
+    user = re.fullmatch(r"postgresql://([a-z_]+):[^@]+@postgres:5432/switchyard", url)
+    assert user is not None, (service, url)
+    return user.group(1)
+
+
+def test_each_service_connects_to_postgresql_as_its_own_role() -> None:
+    for service in ("api", "api-intake", "email-worker", "report-worker", "scheduler"):
+        role = "api" if service == "api-intake" else service.replace("-", "_")
+        assert database_user(service) == role, service
+    for migration in ("migrate", "email-worker-migrate", "report-worker-migrate"):
+        assert database_user(migration) == MIGRATOR, migration
+    assert database_user("scheduler-migrate") == MIGRATOR
+    # Only the bootstrap is the admin, and it sets every role's password from .env.
+    assert database_user("db-roles") == services()["postgres"]["environment"]["POSTGRES_USER"]
+    given = set(services()["db-roles"]["environment"])
+    assert {f"DATABASE_PASSWORD_{role.upper()}" for role in ROLES} <= given
+    assert {f"DATABASE_PASSWORD_{role.upper()}" for role in ROLES} <= required_variables()
+
+
+def test_each_service_starts_after_the_migrations_of_the_schemas_it_reads() -> None:
+    needs = {
+        "api": {"migrate", "report-worker-migrate"},
+        "api-intake": {"migrate"},
+        "email-worker": {"migrate", "email-worker-migrate", "report-worker-migrate"},
+        "report-worker": {"migrate", "report-worker-migrate", "email-worker-migrate"},
+        "scheduler": {"migrate", "scheduler-migrate"},
+    }
+    for service, migrations in needs.items():
+        assert migrations <= set(services()[service]["depends_on"]), service
+    for migration in ONE_SHOT - {"db-roles"}:
+        assert "db-roles" in services()[migration]["depends_on"], migration

@@ -1,6 +1,7 @@
 """The ``api`` command: ``api`` (or ``api serve``) runs the server, ``api migrate`` the schema,
 ``api intake`` the worker that starts workflows sent by task name (the scheduler's) and
-delivers webhooks."""
+delivers webhooks, ``api db-roles`` (as the database's admin) every service's PostgreSQL
+role."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from alembic.config import Config
 from api import serving
 from api.access import admin
 from api.config import Settings, get_settings
-from contracts import create_celery_app, webhooks, workflows
+from contracts import create_celery_app, database_roles, webhooks, workflows
 from contracts.celery_app import declare_topology, prepare_result_store
 from contracts.logs import configure_logging
 from contracts.metrics import (
@@ -24,6 +25,7 @@ from contracts.metrics import (
     prepare_multiprocess_dir,
     remove_multiprocess_dir,
 )
+from contracts.settings import load_settings
 
 
 def alembic_config() -> Config:
@@ -42,6 +44,17 @@ def migrate() -> None:
     declare_topology(app)
     app.close()
     print("api: schema at head, result tables ready, broker topology declared")
+
+
+def db_roles() -> None:
+    """Create every service's role and the migration role (idempotent), as the admin
+    ``DATABASE_URL`` names; each role's password from ``DATABASE_PASSWORD_<ROLE>``."""
+    settings = load_settings(database_roles.DatabaseRoleSettings)
+    database_roles.bootstrap(str(settings.database_url), settings.passwords())
+    print(
+        f"api: database roles {', '.join(database_roles.ROLES)} ready;"
+        f" {database_roles.MIGRATOR} may create this database's schemas"
+    )
 
 
 def serve() -> None:
@@ -131,6 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="run the HTTP server (the default)")
     sub.add_parser("migrate", help="apply migrations and declare the broker topology")
+    sub.add_parser("db-roles", help="create the services' database roles (as the admin)")
     worker = sub.add_parser("intake", help="run the worker that starts scheduled workflows")
     worker.add_argument("celery_args", nargs=argparse.REMAINDER)
     admin.add_commands(sub)
@@ -139,6 +153,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(admin.run(args))
     if args.command == "migrate":
         migrate()
+    elif args.command == "db-roles":
+        db_roles()
     elif args.command == "intake":
         intake(args.celery_args)
     else:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from api.config import get_settings
 from api.tables import SCHEMA, metadata
+from contracts.database_roles import grant_schema
 
 #: Serializes concurrent `api migrate` runs (two replicas starting at once).
 MIGRATION_LOCK = 0x6170_6900  # "api"
@@ -27,6 +28,10 @@ def _run(connection: Connection) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+        # The API role's DML on its schema, other roles' reads of it, and who may write
+        # Celery's result tables (made by `api migrate`, in public): contracts.
+        grant_schema(connection, SCHEMA)
+        grant_schema(connection, "public")
 
 
 async def _main() -> None:

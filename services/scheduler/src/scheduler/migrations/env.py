@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, text
 
+from contracts.database_roles import grant_schema
 from scheduler.config import get_settings
 from scheduler.tables import SCHEMA, metadata
 
@@ -24,5 +25,7 @@ try:
         )
         with context.begin_transaction():
             context.run_migrations()
+            # Its role's DML on the schema, other roles' reads of it (contracts).
+            grant_schema(connection, SCHEMA)
 finally:
     engine.dispose()
