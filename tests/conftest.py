@@ -21,6 +21,7 @@ from tests.support.infra import (
     provide_database,
     provide_smtp_sink,
 )
+from tests.support.pgbouncer import private_pgbouncer
 from tests.support.smtp_sink import SmtpSink, free_port
 
 #: The tenant the session's API key belongs to.
@@ -53,6 +54,19 @@ def database_url() -> Iterator[str]:
     """A fresh database on the test server, dropped after the session."""
     with provide_database(os.environ) as url, fresh_database(url) as fresh:
         yield fresh
+
+
+@pytest.fixture(scope="session")
+def pooled(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The session's services reach the database through PgBouncer in transaction mode,
+    their sessions (LISTEN, session locks) direct: the variables that say so. Tests and
+    migrations keep ``DATABASE_URL`` direct (``service_env``)."""
+    with private_pgbouncer(database_url, tmp_path_factory.mktemp("pgbouncer")) as pgbouncer:
+        yield {
+            "DATABASE_URL": pgbouncer.url(database_url),
+            "DATABASE_SESSION_URL": database_url,
+            "DATABASE_POOLER": "transaction",
+        }
 
 
 @pytest.fixture(scope="session")
@@ -115,31 +129,35 @@ class System:
     report_worker: processes.ServiceProcess
     #: ``api intake``: starts the workflows a scheduler asks for, cleans up results.
     api_intake: processes.ServiceProcess
+    #: What the services above were given on top of ``env``: DATABASE_URL through PgBouncer.
+    pooled: dict[str, str]
 
 
 @pytest.fixture(scope="session")
 def system(
     migrated: dict[str, str],
     worker_metrics: dict[str, str],
+    pooled: dict[str, str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[System]:
     log_dir = tmp_path_factory.mktemp("service-logs")
     port = free_port()
     metrics_port = free_port()
     env = {**migrated, "API_HOST": "127.0.0.1", "API_PORT": str(port)}
+    served = {**env, **pooled}
     started: list[processes.ServiceProcess] = []
     try:
         email_worker = processes.start(
             "email-worker",
             ["email-worker"],
-            {**env, "METRICS_PORT": worker_metrics["email-worker"]},
+            {**served, "METRICS_PORT": worker_metrics["email-worker"]},
             log_dir,
         )
         started.append(email_worker)
         report_worker = processes.start(
             "report-worker",
             ["report-worker"],
-            {**env, "METRICS_PORT": worker_metrics["report-worker"]},
+            {**served, "METRICS_PORT": worker_metrics["report-worker"]},
             log_dir,
         )
         started.append(report_worker)
@@ -147,11 +165,11 @@ def system(
             "api",
             ["api"],
             # API_WORKERS as on a 2-core machine, whatever this one has.
-            {**env, "API_WORKERS": "2", "METRICS_PORT": str(metrics_port)},
+            {**served, "API_WORKERS": "2", "METRICS_PORT": str(metrics_port)},
             log_dir,
         )
         started.append(api)
-        api_intake = processes.start("api-intake", ["api", "intake"], env, log_dir)
+        api_intake = processes.start("api-intake", ["api", "intake"], served, log_dir)
         started.append(api_intake)
         processes.wait_for_log(email_worker, "ready.")
         processes.wait_for_log(report_worker, "ready.")
@@ -161,7 +179,7 @@ def system(
         api_key = processes.create_api_key(env, TENANT)
         metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
         yield System(
-            api_url, metrics_url, env, api_key, api, email_worker, report_worker, api_intake
+            api_url, metrics_url, env, api_key, api, email_worker, report_worker, api_intake, pooled
         )
     finally:
         for service in reversed(started):

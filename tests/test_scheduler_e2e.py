@@ -97,7 +97,9 @@ def start_scheduler(
     started: list[processes.ServiceProcess] = []
 
     def start(name: str = "scheduler", **env: str) -> processes.ServiceProcess:
-        service = processes.start(name, ["scheduler"], {**system.env, **env}, tmp_path)
+        service = processes.start(
+            name, ["scheduler"], {**system.env, **system.pooled, **env}, tmp_path
+        )
         started.append(service)
         return service
 

@@ -4,14 +4,26 @@ Each service extends :class:`PlatformSettings` with its own variables, so a vari
 means the same thing in every service. ``DATABASE_URL`` is given in the plain
 ``postgresql://user:pass@host:port/db`` form; each consumer derives the driver URL it
 needs from it (asyncpg for the API, psycopg 3 for Celery and the workers).
+
+Behind a pooler, two URLs: ``DATABASE_URL`` for work that fits in a transaction (it may
+go through PgBouncer's transaction mode, ``DATABASE_POOLER=transaction``), and
+``DATABASE_SESSION_URL`` (default: ``DATABASE_URL``) for what needs a session of its own
+(LISTEN, session advisory locks, the migrations): direct, or a session-mode pooler.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import TypeVar
+from typing import Literal, TypeVar
 
-from pydantic import AmqpDsn, Field, PostgresDsn, ValidationError, field_validator
+from pydantic import (
+    AmqpDsn,
+    Field,
+    PostgresDsn,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@localhost:5672//"
@@ -25,22 +37,62 @@ class PlatformSettings(BaseSettings):
 
     amqp_url: AmqpDsn = Field(default=AmqpDsn(DEFAULT_AMQP_URL))
     database_url: PostgresDsn = Field(default=PostgresDsn(DEFAULT_DATABASE_URL))
+    #: Where connections that need a session of their own go (LISTEN, session advisory
+    #: locks, migrations): PostgreSQL itself or a session-mode pooler. Unset: DATABASE_URL.
+    database_session_url: PostgresDsn | None = None
+    #: ``transaction`` when DATABASE_URL goes through a transaction-mode pooler
+    #: (PgBouncer 1.18): no prepared statements, only the startup parameters it tracks.
+    database_pooler: Literal["none", "transaction"] = "none"
     #: Celery task events (``TASK_EVENTS``): workers report each task's life and
     #: producers each publication, for Flower. Off by default: they cost messages.
     task_events: bool = False
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_session_url")
     @classmethod
-    def _plain_postgresql(cls, value: PostgresDsn) -> PostgresDsn:
-        if value.scheme not in ("postgresql", "postgres"):
+    def _plain_postgresql(cls, value: PostgresDsn | None) -> PostgresDsn | None:
+        if value is not None and value.scheme not in ("postgresql", "postgres"):
             raise ValueError(
                 "use the plain postgresql://user:pass@host:port/db form; "
                 "each service picks its own driver"
             )
         return value
 
-    def _database_url_with(self, scheme: str) -> str:
-        rest = str(self.database_url).split("://", 1)[1]
+    @field_validator("database_pooler")
+    @classmethod
+    def _sessions_elsewhere(cls, value: str, info: ValidationInfo) -> str:
+        # A session advisory lock taken through transaction pooling stays on whichever
+        # server connection ran it, and every client handed that connection later
+        # "holds" it too: two leaders. Refuse rather than run so.
+        if value == "transaction" and info.data.get("database_session_url") is None:
+            raise ValueError(
+                "DATABASE_URL goes through a transaction pooler: set DATABASE_SESSION_URL "
+                "to PostgreSQL itself (or a session-mode pooler) for LISTEN, the "
+                "leaderships' and claims' session locks and the migrations"
+            )
+        return value
+
+    @property
+    def transaction_pooled(self) -> bool:
+        """Whether ``DATABASE_URL`` goes through a transaction-mode pooler."""
+        return self.database_pooler == "transaction"
+
+    @property
+    def session_database_url(self) -> str:
+        """The plain URL of connections that need a session (``DATABASE_SESSION_URL``)."""
+        return str(self.database_session_url or self.database_url)
+
+    @property
+    def async_session_database_url(self) -> str:
+        """SQLAlchemy URL (asyncpg) of the session connections."""
+        return self._database_url_with("postgresql+asyncpg", self.session_database_url)
+
+    @property
+    def sync_session_database_url(self) -> str:
+        """SQLAlchemy URL (psycopg 3) of the session connections."""
+        return self._database_url_with("postgresql+psycopg", self.session_database_url)
+
+    def _database_url_with(self, scheme: str, url: str | None = None) -> str:
+        rest = (url or str(self.database_url)).split("://", 1)[1]
         return f"{scheme}://{rest}"
 
     @property
