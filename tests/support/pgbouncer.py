@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+import psycopg.rows
 
 from tests.support.private_instances import ServerUnavailable, _stop_group, _tail
 from tests.support.smtp_sink import free_port
@@ -109,6 +110,8 @@ class PrivatePgBouncer:
             # A client waiting for a server connection longer than this is refused.
             "query_wait_timeout = 30\n"
             "server_login_retry = 1\n"
+            # Its admin console (database ``pgbouncer``): SHOW CLIENTS, :func:`clients`.
+            f"admin_users = {self.users[0]}\n"
             "log_connections = 0\n"
             "log_disconnections = 0\n"
         )
@@ -159,6 +162,28 @@ class PrivatePgBouncer:
         """SIGINT: PgBouncer's fast shutdown, which closes every connection."""
         if self.process is not None:
             _stop_group(self.process, signal.SIGINT, timeout)
+
+
+def _show(pooled: str, what: str) -> list[dict[str, object]]:
+    # The admin console speaks only the simple query protocol: a client-side cursor.
+    admin = urllib.parse.urlsplit(pooled)._replace(path="/pgbouncer").geturl()
+    with (
+        psycopg.connect(admin, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn,
+        conn.cursor(row_factory=psycopg.rows.dict_row) as cursor,
+    ):
+        cursor.execute(f"SHOW {what}")
+        return list(cursor.fetchall())
+
+
+def clients(pooled: str) -> list[dict[str, object]]:
+    """``SHOW CLIENTS`` of the PgBouncer that ``pooled`` (a URL through it) reaches: each
+    client connection, with its ``application_name``."""
+    return _show(pooled, "CLIENTS")
+
+
+def servers(pooled: str) -> list[int]:
+    """The backend pids of that PgBouncer's server connections (``SHOW SERVERS``)."""
+    return [int(str(row["remote_pid"])) for row in _show(pooled, "SERVERS")]
 
 
 @contextmanager
