@@ -9,8 +9,9 @@ import psycopg
 import pytest
 
 from api.workflows.notifications import STATUS_LOCK
+from contracts.database import pooled_engine
 from tests.conftest import System
-from tests.support.pgbouncer import clients, servers
+from tests.support.pgbouncer import clients, pooled_settings, servers
 from tests.support.polling import wait_for_workflow
 
 pytestmark = pytest.mark.e2e
@@ -57,3 +58,25 @@ def test_the_services_pools_are_clients_of_pgbouncer_and_their_sessions_are_dire
         ).fetchall()
     # One leader, on one of the listeners' own sessions.
     assert len(leader) == 1 and leader[0][0] in listeners, (leader, listeners)
+
+
+def test_a_pooled_engine_keeps_its_utc_session_zone_across_pgbouncers_server_connections(
+    pooled: dict[str, str],
+) -> None:
+    # Another client's zone on the same server connections (one pool, its own SET).
+    settings = pooled_settings(pooled)
+    engine = pooled_engine(settings, "zone-test", pool_size=1)
+    try:
+        with (
+            psycopg.connect(
+                pooled["DATABASE_URL"], autocommit=True, prepare_threshold=None
+            ) as other,
+            engine.connect() as conn,
+        ):
+            other.execute("SET TIME ZONE 'Asia/Tokyo'")
+            for _ in range(20):
+                assert other.execute("SHOW timezone").fetchone() == ("Asia/Tokyo",)
+                assert conn.exec_driver_sql("SHOW timezone").scalar() == "UTC"
+                conn.commit()
+    finally:
+        engine.dispose()

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, create_engine, func, select
 
 from contracts import PlatformSettings
 from scheduler.leader import Leadership, LeadershipLost, last_run, leader_engine, load_state, record
-from tests.support.pgbouncer import private_pgbouncer
+from tests.support.pgbouncer import pooled_settings, private_pgbouncer
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,7 @@ def acquired_within(leadership: Leadership, seconds: float) -> bool:
 @pytest.fixture
 def engine(migrated: dict[str, str], pooled: dict[str, str]) -> Iterator[Engine]:
     # What the scheduler's beat builds from its settings (scheduler.beat).
-    url = PlatformSettings(**{**migrated, **pooled}).sync_session_database_url
+    url = pooled_settings(pooled).sync_session_database_url
     engine = leader_engine(url)
     yield engine
     engine.dispose()

@@ -32,6 +32,7 @@ from pathlib import Path
 import psycopg
 import psycopg.rows
 
+from contracts import PlatformSettings
 from tests.support.private_instances import ServerUnavailable, _stop_group, _tail
 from tests.support.smtp_sink import free_port
 
@@ -162,6 +163,15 @@ class PrivatePgBouncer:
         """SIGINT: PgBouncer's fast shutdown, which closes every connection."""
         if self.process is not None:
             _stop_group(self.process, signal.SIGINT, timeout)
+
+
+def pooled_settings(pooled: dict[str, str]) -> PlatformSettings:
+    """The settings a service given ``pooled`` (``conftest.pooled``) reads."""
+    return PlatformSettings(
+        database_url=pooled["DATABASE_URL"],
+        database_session_url=pooled["DATABASE_SESSION_URL"],
+        database_pooler="transaction" if pooled["DATABASE_POOLER"] == "transaction" else "none",
+    )
 
 
 def _show(pooled: str, what: str) -> list[dict[str, object]]:
