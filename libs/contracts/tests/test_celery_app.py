@@ -136,6 +136,12 @@ def test_through_a_transaction_pooler_claims_go_to_the_session_url() -> None:
     assert app.conf.database_engine_options["connect_args"]["prepare_threshold"] is None
 
 
+def test_the_result_pools_size_is_a_setting() -> None:
+    settings = PlatformSettings(db_result_pool_size=2, db_result_pool_max_overflow=3)
+    options = create_celery_app("unit-sized", settings).conf.database_engine_options
+    assert (options["pool_size"], options["max_overflow"]) == (2, 3)
+
+
 def test_the_result_backend_waits_out_a_database_restart(app: Celery) -> None:
     app.conf.database_create_tables_at_setup = False  # no connection here
     backend = app.backend

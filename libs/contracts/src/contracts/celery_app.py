@@ -59,8 +59,8 @@ def create_celery_app(name: str, settings: PlatformSettings) -> Celery:
         # database restart fails its statement, and the retries below start afresh.
         database_engine_options={
             "pool_pre_ping": False,
-            "pool_size": 4,
-            "max_overflow": 16,
+            "pool_size": settings.db_result_pool_size,
+            "max_overflow": settings.db_result_pool_max_overflow,
             "pool_recycle": 1800,
             # No prepared statements through a transaction pooler; the session's time
             # zone is set on connect (contracts.database), as date_done is naive.

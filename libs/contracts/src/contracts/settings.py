@@ -43,6 +43,10 @@ class PlatformSettings(BaseSettings):
     #: ``transaction`` when DATABASE_URL goes through a transaction-mode pooler
     #: (PgBouncer 1.18): no prepared statements, only the startup parameters it tracks.
     database_pooler: Literal["none", "transaction"] = "none"
+    #: The Celery result backend's connections per process, kept open and at most beyond
+    #: those: one engine on DATABASE_URL, one for the claims on DATABASE_SESSION_URL.
+    db_result_pool_size: int = Field(default=4, ge=1)
+    db_result_pool_max_overflow: int = Field(default=16, ge=0)
     #: Celery task events (``TASK_EVENTS``): workers report each task's life and
     #: producers each publication, for Flower. Off by default: they cost messages.
     task_events: bool = False
