@@ -44,16 +44,17 @@ def test_the_services_pools_are_clients_of_pgbouncer_and_their_sessions_are_dire
     assert {"api", "api-background"} <= names, names
     # LISTEN and the status leadership's lock need a session: never a pooler's client;
     # nor a worker's claim (a session lock held across the task, its state stored on it).
-    assert not {"api-listener", "email-worker"} & names, names
+    assert not {"api-listener", "email-worker-claims"} & names, names
 
     direct = direct_sessions(system)
-    assert "email-worker" in {name for name, _ in direct}, direct
+    assert "email-worker-claims" in {name for name, _ in direct}, direct
     listeners = [pid for name, pid in direct if name == "api-listener"]
     assert len(listeners) == 2, direct  # one per API server process (API_WORKERS=2)
     with psycopg.connect(system.env["DATABASE_URL"], autocommit=True) as conn:
         leader = conn.execute(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            " AND classid = 0 AND objid = %s AND objsubid = 1",
+            "SELECT l.pid FROM pg_locks AS l JOIN pg_database AS d ON d.oid = l.database"
+            " WHERE d.datname = current_database() AND l.locktype = 'advisory' AND l.granted"
+            " AND l.classid = 0 AND l.objid = %s AND l.objsubid = 1",
             (STATUS_LOCK,),
         ).fetchall()
     # One leader, on one of the listeners' own sessions.

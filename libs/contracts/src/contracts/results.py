@@ -278,9 +278,16 @@ class ResultBackend(DatabaseBackend):
                 options["connect_args"] = connect_args
                 self._engine = in_utc(create_engine(self.url, **options))
                 claims_url = cast(Any, self).app.conf.get("result_backend_claims_url")
-                self._claims_engine = (
-                    in_utc(create_engine(claims_url, **options)) if claims_url else self._engine
-                )
+                if claims_url:
+                    # Named apart in pg_stat_activity: sessions, not a pooler's clients.
+                    claims_args = {
+                        **connect_args,
+                        "application_name": f"{connect_args['application_name']}-claims",
+                    }
+                    claims = {**options, "connect_args": claims_args}
+                    self._claims_engine = in_utc(create_engine(claims_url, **claims))
+                else:
+                    self._claims_engine = self._engine
                 self._engine_pid = pid
                 self._sessions = None
             return self._engine
