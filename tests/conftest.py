@@ -24,6 +24,7 @@ from tests.support.infra import (
     provide_database,
     provide_smtp_sink,
 )
+from tests.support.pgbouncer import PrivatePgBouncer, behind, private_pgbouncer
 from tests.support.smtp_sink import SmtpSink, free_port
 
 #: The tenant the session's API key belongs to.
@@ -56,6 +57,28 @@ def database_url() -> Iterator[str]:
     """A fresh database on the test server, dropped after the session."""
     with provide_database(os.environ) as url, fresh_database(url) as fresh:
         yield fresh
+
+
+@pytest.fixture(scope="session")
+def pooler(
+    database_url: str, database_roles: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PrivatePgBouncer]:
+    """PgBouncer in transaction mode in front of the session's database. It lets in the
+    admin (first: its console's user) and every service's role."""
+    admin = urllib.parse.urlsplit(database_url).username or "postgres"
+    users = (admin, *(role for role in database_roles if role != admin))
+    with private_pgbouncer(
+        database_url, tmp_path_factory.mktemp("pgbouncer"), users=users
+    ) as pgbouncer:
+        yield pgbouncer
+
+
+@pytest.fixture(scope="session")
+def pooled(database_url: str, pooler: PrivatePgBouncer) -> dict[str, str]:
+    """The admin's variables through the session's PgBouncer. Tests and migrations keep
+    ``DATABASE_URL`` direct (``service_env``); the session's services run through it, each
+    as its own role (``System.env_of``)."""
+    return behind(pooler, database_url)
 
 
 @pytest.fixture(scope="session")
@@ -149,13 +172,17 @@ class System:
     report_worker: processes.ServiceProcess
     #: ``api intake``: starts the workflows a scheduler asks for, cleans up results.
     api_intake: processes.ServiceProcess
-    #: Each service's own ``DATABASE_URL`` (its role), as the system's processes run;
-    #: ``env`` keeps the admin's, for tests that look at or plant rows.
+    #: The admin's database variables through the session's PgBouncer.
+    pooled: dict[str, str] = field(default_factory=dict)
+    #: Each service's own direct ``DATABASE_URL`` (its role); ``env`` keeps the admin's,
+    #: for tests that look at or plant rows.
     database_urls: dict[str, str] = field(default_factory=dict)
+    #: Each role's database variables as the system's processes run: through PgBouncer.
+    role_envs: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def env_of(self, role: str) -> dict[str, str]:
-        """``env`` with the ``DATABASE_URL`` of ``role`` (``api``, ``scheduler``, ...)."""
-        return {**self.env, "DATABASE_URL": self.database_urls[role]}
+        """``env`` as a service of ``role`` (``api``, ``scheduler``, ...) runs with it."""
+        return {**self.env, **self.role_envs[role]}
 
 
 @pytest.fixture(scope="session")
@@ -163,6 +190,8 @@ def system(
     migrated: dict[str, str],
     database_roles: dict[str, str],
     worker_metrics: dict[str, str],
+    pooler: PrivatePgBouncer,
+    pooled: dict[str, str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[System]:
     log_dir = tmp_path_factory.mktemp("service-logs")
@@ -170,8 +199,10 @@ def system(
     metrics_port = free_port()
     env = {**migrated, "API_HOST": "127.0.0.1", "API_PORT": str(port)}
 
+    role_envs = {role: behind(pooler, url) for role, url in database_roles.items()}
+
     def as_role(role: str) -> dict[str, str]:
-        return {**env, "DATABASE_URL": database_roles[role]}
+        return {**env, **role_envs[role]}
 
     started: list[processes.ServiceProcess] = []
     try:
@@ -215,7 +246,9 @@ def system(
             email_worker,
             report_worker,
             api_intake,
+            pooled=pooled,
             database_urls=database_roles,
+            role_envs=role_envs,
         )
     finally:
         for service in reversed(started):

@@ -1,4 +1,8 @@
-"""The scheduler's leadership lock and beat state, on a real PostgreSQL."""
+"""The scheduler's leadership lock and beat state, on a real PostgreSQL.
+
+As the scheduler runs behind PgBouncer (``conftest.pooled``): ``DATABASE_URL`` through
+it in transaction mode, the leadership on ``DATABASE_SESSION_URL``, direct. The last
+tests show why the leadership cannot take the pooled URL."""
 
 from __future__ import annotations
 
@@ -7,12 +11,14 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, create_engine, func, select
 
 from contracts import PlatformSettings
 from scheduler.leader import Leadership, LeadershipLost, last_run, leader_engine, load_state, record
+from tests.support.pgbouncer import PrivatePgBouncer, behind, pooled_settings, private_pgbouncer
 
 pytestmark = pytest.mark.integration
 
@@ -29,9 +35,11 @@ def acquired_within(leadership: Leadership, seconds: float) -> bool:
 
 
 @pytest.fixture
-def engine(migrated: dict[str, str], database_roles: dict[str, str]) -> Iterator[Engine]:
-    # The scheduler's own role, as it runs.
-    url = PlatformSettings(database_url=database_roles["scheduler"]).sync_database_url
+def engine(
+    migrated: dict[str, str], database_roles: dict[str, str], pooler: PrivatePgBouncer
+) -> Iterator[Engine]:
+    # What the scheduler's beat builds from its settings (scheduler.beat), on its own role.
+    url = pooled_settings(behind(pooler, database_roles["scheduler"])).sync_session_database_url
     engine = leader_engine(url)
     yield engine
     engine.dispose()
@@ -91,3 +99,35 @@ def test_a_schedule_seen_first_starts_from_now_and_ticks_are_recorded_forward_on
     assert last_run(conn, name) == tick
     assert last_run(conn, "no_such_schedule") is None
     leadership.release()
+
+
+def test_through_a_transaction_pooler_the_leadership_is_refused_at_login(
+    pooled: dict[str, str], key: int
+) -> None:
+    # PgBouncer 1.18 refuses the session options the leader's connection sets (its
+    # statement timeout, TCP keepalives): a scheduler given the pooled URL never leads.
+    url = PlatformSettings(database_url=pooled["DATABASE_URL"]).sync_database_url
+    engine = leader_engine(url)
+    try:
+        assert not Leadership(engine, key).try_acquire()
+    finally:
+        engine.dispose()
+
+
+def test_a_session_lock_through_transaction_pooling_is_held_by_two_leaders(
+    migrated: dict[str, str], key: int, tmp_path: Path
+) -> None:
+    # Without those options it connects, and is worse: the lock stays on the server
+    # connection that ran the statement, and whichever client PgBouncer hands that
+    # connection next "takes" it too (one server connection, so every time here).
+    with private_pgbouncer(migrated["DATABASE_URL"], tmp_path, pool_size=1) as pgbouncer:
+        url = PlatformSettings(database_url=pgbouncer.url(migrated["DATABASE_URL"]))
+        engine = create_engine(url.sync_database_url, connect_args={"prepare_threshold": None})
+        try:
+            first, second = Leadership(engine, key), Leadership(engine, key)
+            assert first.try_acquire()
+            assert second.try_acquire()  # two leaders: ticks sent twice
+            first.release()
+            second.release()
+        finally:
+            engine.dispose()

@@ -115,9 +115,31 @@ def test_database_engine_options(app: Celery) -> None:
     # retried on a fresh one (the retries below).
     assert options["pool_pre_ping"] is False
     assert options["pool_size"] + options["max_overflow"] >= 16
-    assert options["connect_args"] == {"options": "-c timezone=UTC"}
+    # The time zone is SET on connect (contracts.database), which PgBouncer carries over.
+    assert "options" not in options["connect_args"]
     assert app.conf.enable_utc is True
     assert str(app.conf.timezone) == "UTC"
+    # Direct: claims take the same engine; nothing prepared is turned off.
+    assert app.conf.result_backend_claims_url is None
+    assert "prepare_threshold" not in options["connect_args"]
+
+
+def test_through_a_transaction_pooler_claims_go_to_the_session_url() -> None:
+    settings = PlatformSettings(
+        database_url="postgresql://u@pgbouncer:6432/unit",
+        database_session_url="postgresql://u@postgres:5432/unit",
+        database_pooler="transaction",
+    )
+    app = create_celery_app("unit-pooled", settings)
+    assert app.conf.result_backend == "db+postgresql+psycopg://u@pgbouncer:6432/unit"
+    assert app.conf.result_backend_claims_url == "postgresql+psycopg://u@postgres:5432/unit"
+    assert app.conf.database_engine_options["connect_args"]["prepare_threshold"] is None
+
+
+def test_the_result_pools_size_is_a_setting() -> None:
+    settings = PlatformSettings(db_result_pool_size=2, db_result_pool_max_overflow=3)
+    options = create_celery_app("unit-sized", settings).conf.database_engine_options
+    assert (options["pool_size"], options["max_overflow"]) == (2, 3)
 
 
 def test_the_result_backend_waits_out_a_database_restart(app: Celery) -> None:

@@ -217,3 +217,41 @@ def test_a_bad_node_stops_the_service_naming_the_variable_not_the_password(
     err = capsys.readouterr().err
     assert "  AMQP_URL: Value error, every node must name the same virtual host" in err
     assert "hunter2" not in err
+
+
+def test_the_session_url_defaults_to_database_url() -> None:
+    settings = PlatformSettings(database_url="postgresql://app@db:5432/platform")
+    assert settings.session_database_url == "postgresql://app@db:5432/platform"
+    assert settings.sync_session_database_url == "postgresql+psycopg://app@db:5432/platform"
+    assert settings.async_session_database_url == "postgresql+asyncpg://app@db:5432/platform"
+    assert not settings.transaction_pooled
+
+
+def test_a_transaction_pooler_takes_the_pool_and_the_session_url_the_sessions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app@pgbouncer:6432/platform")
+    monkeypatch.setenv("DATABASE_SESSION_URL", "postgresql://app@db:5432/platform")
+    monkeypatch.setenv("DATABASE_POOLER", "transaction")
+    settings = PlatformSettings()
+    assert settings.transaction_pooled
+    assert settings.sync_database_url == "postgresql+psycopg://app@pgbouncer:6432/platform"
+    assert settings.sync_session_database_url == "postgresql+psycopg://app@db:5432/platform"
+
+
+def test_a_transaction_pooler_without_a_session_url_stops_the_service(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The leaderships and claims would otherwise take their session locks through it.
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app@pgbouncer:6432/platform")
+    monkeypatch.setenv("DATABASE_POOLER", "transaction")
+    with pytest.raises(SystemExit):
+        load_settings(PlatformSettings)
+    err = capsys.readouterr().err
+    assert "DATABASE_POOLER" in err and "DATABASE_SESSION_URL" in err
+
+
+@pytest.mark.parametrize("pooler", ["session", "pgbouncer", ""])
+def test_an_unknown_pooler_mode_is_refused(pooler: str) -> None:
+    with pytest.raises(ValidationError):
+        PlatformSettings(database_pooler=pooler)

@@ -7,6 +7,7 @@ from typing import Any
 
 from celery import Celery
 
+from contracts.database import connect_args
 from contracts.dead_letters import QueueWatch
 from contracts.declaration import declare_needs
 from contracts.results import close_connections
@@ -58,12 +59,20 @@ def create_celery_app(name: str, settings: PlatformSettings) -> Celery:
         # database restart fails its statement, and the retries below start afresh.
         database_engine_options={
             "pool_pre_ping": False,
-            "pool_size": 4,
-            "max_overflow": 16,
+            "pool_size": settings.db_result_pool_size,
+            "max_overflow": settings.db_result_pool_max_overflow,
             "pool_recycle": 1800,
-            # date_done is a naive column: store UTC whatever the server's time zone.
-            "connect_args": {"options": "-c timezone=UTC"},
+            # No prepared statements through a transaction pooler; the session's time
+            # zone is set on connect (contracts.database), as date_done is naive.
+            "connect_args": connect_args(name, pooled=settings.transaction_pooled),
         },
+        # Claims hold a session advisory lock across a task: on DATABASE_SESSION_URL,
+        # never through a transaction pooler (contracts.results).
+        result_backend_claims_url=(
+            settings.sync_session_database_url
+            if settings.session_database_url != str(settings.database_url)
+            else None
+        ),
         # Celery's database backend gives up after three retries milliseconds apart; the
         # worker then acknowledges the message with nothing stored, so a database restart
         # lost the task and left its workflow stuck. These ride out an outage of about

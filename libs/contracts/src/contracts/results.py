@@ -15,7 +15,10 @@ with what the platform needs on top:
   unless the task is REVOKED or already succeeded. The lock is held on a connection kept
   for the task, outside any transaction, until its final state is stored, so a second
   copy of the message (at-least-once publishing) waits, then finds the SUCCESS. A worker
-  that dies loses its connection, and the lock with it.
+  that dies loses its connection, and the lock with it. Claims are a session's: with
+  ``DATABASE_SESSION_URL`` set they have an engine of their own on it (Celery's
+  ``result_backend_claims_url``), while every other write may go through a transaction
+  pooler on ``DATABASE_URL``.
 - **Rows committed with the outcome** (:meth:`ResultBackend.commit_with_outcome`): a task
   hands over its own rows (the email worker's delivery record), which are written by the
   same statement that stores its next state, atomically with it.
@@ -50,6 +53,8 @@ from kombu.utils.encoding import ensure_bytes
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from contracts.database import in_utc
 
 T = TypeVar("T")
 
@@ -240,6 +245,7 @@ class ResultBackend(DatabaseBackend):
         # Before Celery's constructor: with database_create_tables_at_setup it connects.
         self._guard = threading.Lock()
         self._engine: Engine | None = None
+        self._claims_engine: Engine | None = None
         self._engine_pid: int | None = None
         self._sessions: sessionmaker[Session] | None = None
         #: Connections holding a run's claim (its advisory lock), by task id and the
@@ -258,11 +264,11 @@ class ResultBackend(DatabaseBackend):
         with self._guard:
             pid = os.getpid()
             if self._engine is None or self._engine_pid != pid:
-                if self._engine is not None:
+                for inherited in self._engines():
                     # Inherited from the parent: forget its connections, never close
                     # them (the parent still talks on those sockets).
-                    self._engine.dispose(close=False)
-                    self._claimed.clear()
+                    inherited.dispose(close=False)
+                self._claimed.clear()
                 # Autocommit: each write is one statement, its own transaction, with no
                 # BEGIN or COMMIT round trips around it.
                 options = {"isolation_level": "AUTOCOMMIT", **self.engine_options}
@@ -270,10 +276,30 @@ class ResultBackend(DatabaseBackend):
                 connect_args = dict(options.get("connect_args") or {})
                 connect_args.setdefault("application_name", str(cast(Any, self).app.main))
                 options["connect_args"] = connect_args
-                self._engine = create_engine(self.url, **options)
+                self._engine = in_utc(create_engine(self.url, **options))
+                claims_url = cast(Any, self).app.conf.get("result_backend_claims_url")
+                if claims_url:
+                    # Named apart in pg_stat_activity: sessions, not a pooler's clients.
+                    claims_args = {
+                        **connect_args,
+                        "application_name": f"{connect_args['application_name']}-claims",
+                    }
+                    claims = {**options, "connect_args": claims_args}
+                    self._claims_engine = in_utc(create_engine(claims_url, **claims))
+                else:
+                    self._claims_engine = self._engine
                 self._engine_pid = pid
                 self._sessions = None
             return self._engine
+
+    def _engines(self) -> list[Engine]:
+        return [e for e in {self._engine, self._claims_engine} if e is not None]
+
+    def claims_engine(self) -> Engine:
+        """The engine of the claims' connections: a session each (``DATABASE_SESSION_URL``)."""
+        self.engine()
+        assert self._claims_engine is not None
+        return self._claims_engine
 
     def ResultSession(self, session_manager: Any = None) -> Session:
         """A session on the pooled engine (Celery's own queries: groups, clean-up...)."""
@@ -286,9 +312,11 @@ class ResultBackend(DatabaseBackend):
     def dispose(self) -> None:
         """Close this process's connections (the app is closing)."""
         with self._guard:
-            if self._engine is not None and self._engine_pid == os.getpid():
-                self._engine.dispose()
+            if self._engine_pid == os.getpid():
+                for engine in self._engines():
+                    engine.dispose()
             self._engine = None
+            self._claims_engine = None
             self._claimed.clear()
 
     def on_backend_retryable_error(self, exc: Exception) -> None:
@@ -344,7 +372,7 @@ class ResultBackend(DatabaseBackend):
         }
 
         def run() -> tuple[Connection, bool]:
-            conn = self._autocommit()
+            conn = self.claims_engine().connect()
             try:
                 started = _first(conn, _CLAIM, params) is not None
             except BaseException:

@@ -8,15 +8,28 @@ needs from it (asyncpg for the API, psycopg 3 for Celery and the workers).
 ``AMQP_URL`` names one broker node, or every node of a cluster separated by ``;``
 (``amqp://u:p@h1:5672/vh;amqp://u:p@h2:5672/vh``): every connection a service opens
 tries them in turn (kombu's round-robin failover), so a stopped node costs a reconnect.
+
+Behind a pooler, two URLs: ``DATABASE_URL`` for work that fits in a transaction (it may
+go through PgBouncer's transaction mode, ``DATABASE_POOLER=transaction``), and
+``DATABASE_SESSION_URL`` (default: ``DATABASE_URL``) for what needs a session of its own
+(LISTEN, session advisory locks, the migrations): direct, or a session-mode pooler.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import TypeVar
+from typing import Literal, TypeVar
 from urllib.parse import unquote
 
-from pydantic import AmqpDsn, Field, PostgresDsn, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    AmqpDsn,
+    Field,
+    PostgresDsn,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@localhost:5672//"
@@ -66,6 +79,16 @@ class PlatformSettings(BaseSettings):
     #: One node's URL, or several separated by ``;`` (:func:`parse_amqp_urls`).
     amqp_url: str = Field(default=DEFAULT_AMQP_URL)
     database_url: PostgresDsn = Field(default=PostgresDsn(DEFAULT_DATABASE_URL))
+    #: Where connections that need a session of their own go (LISTEN, session advisory
+    #: locks, migrations): PostgreSQL itself or a session-mode pooler. Unset: DATABASE_URL.
+    database_session_url: PostgresDsn | None = None
+    #: ``transaction`` when DATABASE_URL goes through a transaction-mode pooler
+    #: (PgBouncer 1.18): no prepared statements, only the startup parameters it tracks.
+    database_pooler: Literal["none", "transaction"] = "none"
+    #: The Celery result backend's connections per process, kept open and at most beyond
+    #: those: one engine on DATABASE_URL, one for the claims on DATABASE_SESSION_URL.
+    db_result_pool_size: int = Field(default=4, ge=1)
+    db_result_pool_max_overflow: int = Field(default=16, ge=0)
     #: Celery task events (``TASK_EVENTS``): workers report each task's life and
     #: producers each publication, for Flower. Off by default: they cost messages.
     task_events: bool = False
@@ -80,18 +103,52 @@ class PlatformSettings(BaseSettings):
         """Each broker node's URL, in the order connections try them."""
         return parse_amqp_urls(self.amqp_url)
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_session_url")
     @classmethod
-    def _plain_postgresql(cls, value: PostgresDsn) -> PostgresDsn:
-        if value.scheme not in ("postgresql", "postgres"):
+    def _plain_postgresql(cls, value: PostgresDsn | None) -> PostgresDsn | None:
+        if value is not None and value.scheme not in ("postgresql", "postgres"):
             raise ValueError(
                 "use the plain postgresql://user:pass@host:port/db form; "
                 "each service picks its own driver"
             )
         return value
 
-    def _database_url_with(self, scheme: str) -> str:
-        rest = str(self.database_url).split("://", 1)[1]
+    @field_validator("database_pooler")
+    @classmethod
+    def _sessions_elsewhere(cls, value: str, info: ValidationInfo) -> str:
+        # A session advisory lock taken through transaction pooling stays on whichever
+        # server connection ran it, and every client handed that connection later
+        # "holds" it too: two leaders. Refuse rather than run so.
+        if value == "transaction" and info.data.get("database_session_url") is None:
+            raise ValueError(
+                "DATABASE_URL goes through a transaction pooler: set DATABASE_SESSION_URL "
+                "to PostgreSQL itself (or a session-mode pooler) for LISTEN, the "
+                "leaderships' and claims' session locks and the migrations"
+            )
+        return value
+
+    @property
+    def transaction_pooled(self) -> bool:
+        """Whether ``DATABASE_URL`` goes through a transaction-mode pooler."""
+        return self.database_pooler == "transaction"
+
+    @property
+    def session_database_url(self) -> str:
+        """The plain URL of connections that need a session (``DATABASE_SESSION_URL``)."""
+        return str(self.database_session_url or self.database_url)
+
+    @property
+    def async_session_database_url(self) -> str:
+        """SQLAlchemy URL (asyncpg) of the session connections."""
+        return self._database_url_with("postgresql+asyncpg", self.session_database_url)
+
+    @property
+    def sync_session_database_url(self) -> str:
+        """SQLAlchemy URL (psycopg 3) of the session connections."""
+        return self._database_url_with("postgresql+psycopg", self.session_database_url)
+
+    def _database_url_with(self, scheme: str, url: str | None = None) -> str:
+        rest = (url or str(self.database_url)).split("://", 1)[1]
         return f"{scheme}://{rest}"
 
     @property

@@ -9,7 +9,11 @@ still declared once, in :mod:`api.tables`, for the migrations.
 
 A pooled connection is never left holding session state (advisory locks and LISTEN live
 on dedicated connections, :mod:`api.workflows.notifications`), so a connection goes back
-to its pool as it is, without asyncpg's reset round trip.
+to its pool as it is, without asyncpg's reset round trip. The pools may therefore go
+through PgBouncer's transaction mode (``DATABASE_POOLER=transaction``): asyncpg then keeps
+no prepared statements (``statement_cache_size=0``: a parse per query, each on the
+server connection of its own transaction) and sends no startup parameter PgBouncer does
+not track. The dedicated connections go to ``DATABASE_SESSION_URL``.
 """
 
 from __future__ import annotations
@@ -27,6 +31,11 @@ from contracts import PlatformSettings
 def dsn(settings: PlatformSettings) -> str:
     """The plain ``postgresql://`` URL asyncpg takes."""
     return str(settings.database_url)
+
+
+def session_dsn(settings: PlatformSettings) -> str:
+    """The URL of the dedicated connections, which need a session of their own."""
+    return settings.session_database_url
 
 
 async def _as_is(connection: asyncpg.Connection) -> None:
@@ -83,9 +92,11 @@ async def create_pool(
     durable already (the status updater's documents, derived from the result rows; the
     relay's deletes of published messages, which would only be published again): its
     commits do not wait for the WAL to reach the disk (``synchronous_commit=off``).
+    Through a transaction pooler, which refuses that startup parameter, they do wait.
     """
+    pooled = settings.transaction_pooled
     options = server_settings(application_name)
-    if not durable_commits:
+    if not durable_commits and not pooled:
         options["synchronous_commit"] = "off"
     pool = BoundedPool(
         dsn(settings),
@@ -95,6 +106,7 @@ async def create_pool(
         min_size=0,
         max_size=size,
         max_queries=50000,
+        statement_cache_size=0 if pooled else 100,
         max_inactive_connection_lifetime=300.0,
         setup=None,
         init=None,
@@ -108,9 +120,9 @@ async def create_pool(
 
 
 async def connect(settings: PlatformSettings, application_name: str) -> asyncpg.Connection:
-    """One dedicated connection (for LISTEN and session locks)."""
+    """One dedicated connection (for LISTEN and session locks), on the session URL."""
     connection: asyncpg.Connection = await asyncpg.connect(
-        dsn(settings), server_settings=server_settings(application_name)
+        session_dsn(settings), server_settings=server_settings(application_name)
     )
     return connection
 

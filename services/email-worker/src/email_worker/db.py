@@ -9,9 +9,10 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import structlog
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from contracts.database import pooled_engine
 from email_worker.config import get_settings
 
 log = structlog.get_logger(__name__)
@@ -30,13 +31,13 @@ def engine() -> Engine:
     global _engine, _engine_pid
     if _engine is None or _engine_pid != os.getpid():
         settings = get_settings()
-        _engine = create_engine(
-            settings.sync_database_url,
+        _engine = pooled_engine(
+            settings,
+            "email-worker",
             pool_size=2,
             max_overflow=settings.worker_concurrency,
             pool_pre_ping=True,
             pool_recycle=1800,
-            connect_args={"options": "-c timezone=UTC", "application_name": "email-worker"},
         )
         _engine_pid = os.getpid()
     return _engine

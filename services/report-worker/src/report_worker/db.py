@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
+from contracts.database import pooled_engine
 from report_worker.config import get_settings
 
 _engine: Engine | None = None
@@ -16,13 +17,13 @@ def engine() -> Engine:
     """This process's engine; a forked child builds its own instead of sharing sockets."""
     global _engine, _engine_pid
     if _engine is None or _engine_pid != os.getpid():
-        _engine = create_engine(
-            get_settings().sync_database_url,
+        _engine = pooled_engine(
+            get_settings(),
+            "report-worker",
             pool_size=2,
             max_overflow=2,
             pool_pre_ping=True,
             pool_recycle=1800,
-            connect_args={"options": "-c timezone=UTC", "application_name": "report-worker"},
         )
         _engine_pid = os.getpid()
     return _engine

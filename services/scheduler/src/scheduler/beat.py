@@ -45,7 +45,7 @@ class LeaderScheduler(Scheduler):
     def __init__(self, app: Celery, *args: Any, **kwargs: Any) -> None:
         self.settings: Settings = get_settings()
         self.timetable = schedules.load(self.settings)
-        self.leadership = Leadership(leader.leader_engine(self.settings.sync_database_url))
+        self.leadership = Leadership(leader.leader_engine(self.settings.sync_session_database_url))
         self.last_runs: dict[str, datetime] = {}
         self._standby_logged = False
         self._declared = False

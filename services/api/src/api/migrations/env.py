@@ -35,7 +35,7 @@ def _run(connection: Connection) -> None:
 
 
 async def _main() -> None:
-    url = context.config.attributes.get("url") or get_settings().async_database_url
+    url = context.config.attributes.get("url") or get_settings().async_session_database_url
     engine = create_async_engine(url)
     try:
         async with engine.begin() as connection:

@@ -15,7 +15,9 @@ MIGRATION_LOCK = 0x656D_6169  # "emai"
 if context.is_offline_mode():
     raise SystemExit("offline migrations are not supported; run `email-worker migrate`")
 
-engine = create_engine(context.config.attributes.get("url") or get_settings().sync_database_url)
+engine = create_engine(
+    context.config.attributes.get("url") or get_settings().sync_session_database_url
+)
 try:
     with engine.begin() as connection:
         connection.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
