@@ -192,7 +192,9 @@ def test_the_definitions_hold_the_admin_and_one_user_per_service_with_a_compose_
             re.compile(entry[right])
 
 
-def test_the_command_prints_the_definitions_or_the_table(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_command_prints_the_definitions_or_the_table(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     main(["--vhost", "elsewhere"])
     assert json.loads(capsys.readouterr().out)["vhosts"] == [{"name": "elsewhere"}]
     main(["--table"])

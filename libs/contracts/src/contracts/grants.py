@@ -72,9 +72,9 @@ class Name:
 
 
 #: Every exchange and queue of Celery's native delayed delivery (the same names).
+_LEVELS = "|".join(str(level) for level in range(MAX_LEVEL + 1))
 DELAYED = Name(
-    "celery_delayed_{0..%d,delivery}" % MAX_LEVEL,
-    "celery_delayed_(?:%s|delivery)" % "|".join(str(level) for level in range(MAX_LEVEL + 1)),
+    f"celery_delayed_{{0..{MAX_LEVEL},delivery}}", f"celery_delayed_(?:{_LEVELS}|delivery)"
 )
 #: The queue a remote-control client (``celery inspect``, mingle) reads replies from.
 REPLY_QUEUES = Name("<uuid>.reply.celery.pidbox", f"{_UUID}\\.reply\\.celery\\.pidbox")
@@ -204,7 +204,7 @@ def definitions(vhost: str = VHOST) -> dict[str, Any]:
         "users": [
             {
                 "name": user,
-                "password": "${%s}" % password_variable(user),
+                "password": f"${{{password_variable(user)}}}",
                 "tags": ["administrator"] if user == ADMIN else [],
             }
             for user in users
