@@ -28,8 +28,9 @@ WORK_QUEUES = [queue.name for queue in TASK_QUEUES if queue is not UNROUTABLE_QU
 
 
 def permission(user: str) -> dict[str, str]:
-    [found] = [p for p in definitions()["permissions"] if p["user"] == user]
-    return found
+    found: list[dict[str, str]] = [p for p in definitions()["permissions"] if p["user"] == user]
+    [entry] = found
+    return entry
 
 
 def allows(user: str, right: str, name: str) -> bool:

@@ -241,7 +241,7 @@ def test_queues_named_rejects_an_unknown_name() -> None:
 def test_a_routed_publish_declares_nothing(app: Celery) -> None:
     # Celery declares the queue on a producer's first publish unless the route says not
     # to; a producer's broker user may not declare another service's queue.
-    app.conf.broker_url = "memory://"
+    app.conf.update(broker_url="memory://")
     seen: list[Any] = []
 
     def record(declare: Any = None, **_: Any) -> None:

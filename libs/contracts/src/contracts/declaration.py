@@ -161,9 +161,8 @@ class _Declaring:
         """A passive declare of ``exchange``: one missing is logged (publishing to it
         fails until its owner or ``api migrate`` declares it), the service goes on."""
         try:
-            self.connection.channel().exchange_declare(
-                exchange=exchange.name, type=exchange.type, passive=True
-            )
+            channel: Any = self.connection.channel()
+            channel.exchange_declare(exchange=exchange.name, type=exchange.type, passive=True)
         except self.connection.channel_errors as exc:
             log.warning(
                 "an exchange this service publishes to is not declared yet",
