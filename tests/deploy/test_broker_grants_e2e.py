@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import urllib.parse
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,9 +19,9 @@ import httpx
 import pytest
 
 from contracts.metrics import system_queues
-from tests.deploy.compose import definitions
+from tests.deploy.conftest import SERVICES
 from tests.support import processes
-from tests.support.infra import fresh_database, fresh_vhost, provide_broker, provide_database
+from tests.support.infra import fresh_database, provide_database
 from tests.support.polling import wait_for_workflow
 from tests.support.prometheus import samples
 from tests.support.smtp_sink import SmtpSink, free_port
@@ -32,7 +29,6 @@ from tests.support.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.e2e
 
-SERVICES = ("api", "api-intake", "email-worker", "report-worker", "scheduler")
 #: How each service is started (by default: its own command).
 COMMANDS = {"api-intake": ["api", "intake"]}
 #: The scheduler's report every two seconds and the result clean-up with it.
@@ -41,52 +37,6 @@ SCHEDULER_ENV = {
     "SCHEDULE_BACKEND_CLEANUP": "2",
     "REPORT_RECIPIENTS": "s@example.com",
 }
-
-
-def rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
-
-
-@pytest.fixture
-def service_users(amqp_admin_url: str) -> Iterator[dict[str, str]]:
-    """One broker user per service with the compose file's grants; the AMQP URL of each."""
-    vhost = urllib.parse.unquote(urllib.parse.urlsplit(amqp_admin_url).path[1:])
-    suffix = uuid.uuid4().hex[:6]
-    grants = {p["user"]: p for p in definitions()["permissions"]}
-    urls = {}
-    try:
-        for service in SERVICES:
-            user, password = f"{service}-{suffix}", uuid.uuid4().hex
-            rabbitmqctl("add_user", user, password)
-            grant = grants[service]
-            rabbitmqctl(
-                "set_permissions",
-                "-p",
-                vhost,
-                user,
-                grant["configure"],
-                grant["write"],
-                grant["read"],
-            )
-            parts = urllib.parse.urlsplit(amqp_admin_url)
-            urls[service] = urllib.parse.urlunsplit(
-                parts._replace(netloc=f"{user}:{password}@{parts.hostname}:{parts.port or 5672}")
-            )
-        yield urls
-    finally:
-        for service in SERVICES:
-            subprocess.run(
-                ["rabbitmqctl", "-q", "delete_user", f"{service}-{suffix}"],
-                capture_output=True,
-                check=False,
-                timeout=60,
-            )
-
-
-@pytest.fixture
-def amqp_admin_url() -> Iterator[str]:
-    with provide_broker(os.environ) as (url, management), fresh_vhost(url, management) as fresh:
-        yield fresh
 
 
 @pytest.fixture
@@ -182,6 +132,10 @@ def test_the_services_work_with_only_the_grants_the_compose_file_gives_them(
             if "ACCESS_REFUSED" in line and "declare queue 'unroutable'" not in line
         ]
         assert refusals == []
+        # Each exchange a service publishes to but leaves to its owner (the scheduler's
+        # `workflows`, the report worker's `email`) was found, declared by the admin.
+        for running in started:
+            assert "publishes to is not declared yet" not in running.logs(), running.name
     finally:
         for running in reversed(started):
             running.stop()

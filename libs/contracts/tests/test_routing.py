@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from celery import Celery
+from celery.signals import before_task_publish
 from kombu import Queue
 
 from contracts import (
@@ -107,6 +109,8 @@ def test_route_task_for_contract_names(
         "queue": queue,
         "exchange": exchange,
         "routing_key": key,
+        # The producer declares nothing: the queue is its consumer's (contracts.grants).
+        "declare": [],
     }
 
 
@@ -123,6 +127,7 @@ def test_route_task_sends_the_result_clean_up_to_a_queue_a_worker_consumes() -> 
         "queue": "api.intake",
         "exchange": "workflows",
         "routing_key": "workflow.results.cleanup",
+        "declare": [],
     }
     bound = [
         queue.name
@@ -231,3 +236,20 @@ def test_queues_named_rejects_an_unknown_name() -> None:
         queues_named(["email.bulk", "email.dlq"])
     with pytest.raises(KeyError):
         queues_named(["email.bulk.dlq"])
+
+
+def test_a_routed_publish_declares_nothing(app: Celery) -> None:
+    # Celery declares the queue on a producer's first publish unless the route says not
+    # to; a producer's broker user may not declare another service's queue.
+    app.conf.update(broker_url="memory://")
+    seen: list[Any] = []
+
+    def record(declare: Any = None, **_: Any) -> None:
+        seen.append(declare)
+
+    before_task_publish.connect(record, weak=False)
+    try:
+        app.send_task("email.send", kwargs={"lane": "bulk"})
+    finally:
+        before_task_publish.disconnect(record)
+    assert seen == [[]]

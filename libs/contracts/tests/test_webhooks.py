@@ -45,6 +45,7 @@ def test_deliveries_wait_in_their_own_queue_with_a_dead_letter_queue() -> None:
         "queue": "webhooks.deliver",
         "exchange": "webhooks",
         "routing_key": "webhook.deliver.default",
+        "declare": [],
     }
     [queue] = DELIVER.queues
     assert queue.queue_arguments is not None

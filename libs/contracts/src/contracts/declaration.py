@@ -15,7 +15,12 @@ What a service relies on (:func:`needs_of`):
   all those its router can name), the alternate exchange each one names and the queue
   behind it (``unroutable``: an alternate exchange without a queue drops the message);
 - for each queue it consumes: the queue with its bindings, its dead-letter exchange and
-  dead-letter queue, and its binding to Celery's delayed-delivery exchanges.
+  dead-letter queue, and its binding to Celery's delayed-delivery exchanges;
+- the exchanges it publishes to that another service owns are only checked (a passive
+  declare: its broker user may not declare them, :mod:`contracts.grants`).
+
+A service of :data:`contracts.services.SERVICES` (by its app's name) declares what that
+table says it publishes to; any other app, every exchange its router can name.
 
 ``api migrate`` declares the needs of a service consuming every queue: the whole topology.
 
@@ -43,6 +48,7 @@ from kombu.transport.native_delayed_delivery import (
 
 from contracts.failover import retries_per_node
 from contracts.routing import ROUTED_EXCHANGES
+from contracts.services import service_named
 from contracts.topology import UNROUTABLE_QUEUE, dead_letter_queue_of
 
 log = structlog.get_logger("contracts.declaration")
@@ -67,6 +73,8 @@ class Needs:
     queues: tuple[Queue, ...]
     #: Consumed queues bound to Celery's native delayed delivery (topic exchanges only).
     delayed: tuple[Queue, ...]
+    #: Exchanges it publishes to but does not declare: checked with a passive declare.
+    expected: tuple[Exchange, ...] = ()
 
 
 def _exchanges_of(queue: Queue) -> list[Exchange]:
@@ -95,9 +103,14 @@ def _unique(items: Iterable[Any]) -> tuple[Any, ...]:
 
 
 def needs_of(
-    consumes: Iterable[Queue] = (), publishes: Iterable[Exchange] = ROUTED_EXCHANGES
+    consumes: Iterable[Queue] = (),
+    publishes: Iterable[Exchange] = ROUTED_EXCHANGES,
+    expects: Iterable[Exchange] = (),
 ) -> Needs:
     """What a service consuming ``consumes`` and publishing to ``publishes`` relies on.
+
+    ``expects`` are exchanges it publishes to without declaring them (their owner or
+    ``api migrate`` does); they are only checked.
 
     Derived from the queues' and exchanges' own definitions (dead-letter exchange from
     the queue's arguments, alternate exchange from the exchange's), so a queue added to
@@ -114,6 +127,7 @@ def needs_of(
         exchanges=exchanges,
         queues=_unique([*catch_alls, *consumed, *dead_letters]),
         delayed=tuple(delayed),
+        expected=tuple(e for e in _unique(expects) if e.name not in {x.name for x in exchanges}),
     )
 
 
@@ -123,6 +137,7 @@ class _Declaring:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.refused: list[str] = []
+        self.missing: list[str] = []
 
     def attempt(self, what: str, declare: Callable[..., object], *args: Any) -> None:
         """Run ``declare(*args)``; a refusal is logged and noted, the service goes on.
@@ -143,6 +158,20 @@ class _Declaring:
         # A refusal closes its channel only; the channels close with the connection.
         self.attempt(what, lambda: entity.bind(self.connection.channel()).declare())
 
+    def check(self, exchange: Exchange) -> None:
+        """A passive declare of ``exchange``: one missing is logged (publishing to it
+        fails until its owner or ``api migrate`` declares it), the service goes on."""
+        try:
+            channel: Any = self.connection.channel()
+            channel.exchange_declare(exchange=exchange.name, type=exchange.type, passive=True)
+        except self.connection.channel_errors as exc:
+            log.warning(
+                "an exchange this service publishes to is not declared yet",
+                exchange=exchange.name,
+                error=str(exc),
+            )
+            self.missing.append(exchange.name)
+
 
 def declare_needs_on(connection: Connection, needs: Needs, queue_type: str = "quorum") -> list[str]:
     """Declare ``needs`` on ``connection`` (idempotent; the shared objects stay unbound).
@@ -154,6 +183,8 @@ def declare_needs_on(connection: Connection, needs: Needs, queue_type: str = "qu
         declaring.entity(f"declare exchange {exchange.name!r}", exchange)
     for queue in needs.queues:
         declaring.entity(f"declare queue {queue.name!r} with its bindings", queue)
+    for exchange in needs.expected:
+        declaring.check(exchange)
     if needs.delayed:
         declaring.attempt(
             "declare the delayed-delivery exchanges and queues",
@@ -174,18 +205,27 @@ def declare_needs_on(connection: Connection, needs: Needs, queue_type: str = "qu
 def declare_needs(
     app: Celery,
     consumes: Iterable[Queue] = (),
-    publishes: Iterable[Exchange] = ROUTED_EXCHANGES,
+    publishes: Iterable[Exchange] | None = None,
     *,
     max_retries: int = 1,
 ) -> Needs:
     """Declare what a service of ``app`` consuming ``consumes`` relies on (:func:`needs_of`).
+
+    ``publishes`` defaults to what :data:`contracts.services.SERVICES` says the service
+    named like ``app`` declares (and checks the exchanges it expects), else to every
+    exchange its router can name.
 
     On a connection of its own, closed afterwards; raises the broker's connection error
     when it cannot be reached after ``max_retries`` more tries of each node (a worker's
     consumer then reconnects and runs it again, a producer declares before its next
     publish).
     """
-    needs = needs_of(consumes, publishes)
+    expects: Iterable[Exchange] = ()
+    if publishes is None:
+        service = service_named(app.main or "")
+        publishes = ROUTED_EXCHANGES if service is None else service.declares
+        expects = () if service is None else service.expects
+    needs = needs_of(consumes, publishes, expects)
     with app.connection_for_write() as connection:
         # The transport's own error, which a worker's consumer knows to reconnect after.
         connection.ensure_connection(
@@ -199,6 +239,7 @@ def declare_needs(
         exchanges=[exchange.name for exchange in needs.exchanges],
         queues=[queue.name for queue in needs.queues],
         delayed_delivery=[queue.name for queue in needs.delayed],
+        expected=[exchange.name for exchange in needs.expected],
         refused=refused,
     )
     return needs

@@ -62,18 +62,23 @@ def route_task(
     options: Mapping[str, Any],
     task: Any = None,
     **_: Any,
-) -> dict[str, str] | None:
+) -> dict[str, Any] | None:
     """Celery router: the queue, exchange and routing key for a contract task.
 
     Returns ``None`` for names that are neither contracts nor in :data:`OTHER_ROUTES`, so
     Celery falls back to the default queue (which is the unroutable queue: such a task is
     visible, not lost).
+
+    A routed publish declares nothing (Celery would declare the queue on each producer's
+    first publish): a work queue is its consumer's, declared by its worker and by ``api
+    migrate``, and a producer's broker user may not declare it (:mod:`contracts.grants`).
+    A producer declares the exchanges it publishes to when it starts.
     """
     contract = CONTRACTS.get(name)
     if contract is None:
         other = OTHER_ROUTES.get(name)
-        return None if other is None else dict(other)
-    return contract.route(kwargs or {})
+        return None if other is None else {**other, "declare": []}
+    return {**contract.route(kwargs or {}), "declare": []}
 
 
 def queues_named(names: list[str]) -> list[Queue]:
