@@ -16,7 +16,13 @@ from contracts import PlatformSettings, create_celery_app
 DEAD_AMQP_URL = "amqp://guest:guest@127.0.0.1:9//"
 DEAD_DATABASE_URL = "postgresql://tester:secret@127.0.0.1:9/unit"
 
-SETTINGS_VARIABLES = ("AMQP_URL", "DATABASE_URL", "TASK_EVENTS")
+SETTINGS_VARIABLES = (
+    "AMQP_URL",
+    "DATABASE_URL",
+    "TASK_EVENTS",
+    "TENANT_PRODUCERS",
+    "SCHEDULER_TENANT",
+)
 
 
 class NetworkUsed(AssertionError):

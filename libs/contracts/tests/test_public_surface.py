@@ -47,6 +47,7 @@ MODULES = (
     "celery_app",
     "dispatch",
     "email",
+    "entitlements",
     "logs",
     "metrics",
     "observability",

@@ -6,10 +6,13 @@ from datetime import timedelta
 from typing import Any
 
 from celery import Celery
+from celery.app.amqp import AMQP
+from kombu.utils.objects import cached_property
 
 from contracts.database import connect_args
 from contracts.dead_letters import QueueWatch
 from contracts.declaration import declare_needs
+from contracts.entitlements import USER_ID, Entitlements
 from contracts.results import close_connections
 from contracts.routing import LOST_MESSAGES_QUEUE, TASK_QUEUES, route_task
 from contracts.settings import PlatformSettings
@@ -23,8 +26,36 @@ RESULT_EXPIRES = timedelta(days=7)
 BACKEND_CLEANUP = "celery.backend_cleanup"
 
 
+class PlatformAMQP(AMQP):
+    """Celery's AMQP layer, stamping every task message with its producer's broker user.
+
+    The AMQP ``user_id`` property, which RabbitMQ checks against the connection's user, is
+    how a worker knows who produced a message (:mod:`contracts.entitlements`). Set on
+    every task message this app publishes, whatever path it takes (``send_task``,
+    canvases, a chain's next step or a chord's callback published by a worker, a retry),
+    always to the publishing connection's user: a value copied from a received message
+    would make the broker refuse the publish.
+    """
+
+    @cached_property
+    def send_task_message(self) -> Any:
+        send = self._create_task_sender()  # type: ignore[attr-defined]
+
+        def send_as_producer(producer: Any, name: str, message: Any, **kwargs: Any) -> Any:
+            connection = producer.connection
+            kwargs[USER_ID] = getattr(connection, "userid", None) or "guest"
+            return send(producer, name, message, **kwargs)
+
+        return send_as_producer
+
+
 class PlatformCelery(Celery):
-    """Celery, whose ``close()`` also closes the result backend's pooled connections."""
+    """Celery, whose ``close()`` also closes the result backend's pooled connections, and
+    whose task messages name their producer (:class:`PlatformAMQP`)."""
+
+    amqp_cls = f"{__name__}:PlatformAMQP"
+    #: Who may act for which tenant, judged by the worker's consumer (contracts.poison).
+    entitlements: Entitlements = Entitlements.of()
 
     def close(self) -> None:
         super().close()
@@ -43,6 +74,11 @@ def create_celery_app(name: str, settings: PlatformSettings) -> Celery:
     ``unroutable`` and its dead-letter queues (:class:`contracts.dead_letters.QueueWatch`).
     """
     app = PlatformCelery(name, set_as_current=False)
+    app.entitlements = Entitlements.of(
+        settings.tenant_producers,
+        scheduler_tenant=settings.scheduler_tenant,
+        own_user=settings.amqp_user,
+    )
     app.backend_cls = "contracts.results:ResultBackend"
     app.conf.update(
         broker_url=str(settings.amqp_url),

@@ -17,6 +17,7 @@ body not JSON, or not decodable            :class:`UndecodableMessage`
 not a task message, or malformed           :class:`InvalidMessage`
 a task this worker does not run            :class:`UnknownTask`
 kwargs breaking the payload contract       :class:`contracts.worker.InvalidPayload`
+a tenant its producer is not entitled to   :class:`contracts.entitlements.Unauthorized`
 redelivered ``DELIVERY_LIMIT - 1`` times   :class:`DeliveryLimitReached`
 ========================================  =====================================
 
@@ -41,6 +42,7 @@ from kombu import Queue
 from kombu.exceptions import ContentDisallowed, DecodeError
 from vine.promises import promise as Promise
 
+from contracts import entitlements
 from contracts.dead_letters import dead_letter
 from contracts.declaration import consumer_steps
 from contracts.routing import CONTRACTS
@@ -48,6 +50,9 @@ from contracts.topology import DELIVERY_LIMIT
 from contracts.worker import SCREENED, InvalidPayload, parse_payload
 
 log = structlog.get_logger("contracts.poison")
+
+#: The entitlements of an app that has none of its own (not made by the factory).
+DEFAULTS = entitlements.Entitlements.of()
 
 #: The ``x-delivery-count`` at which a worker refuses a message: the broker would deliver
 #: it once or twice more before dead-lettering it without a reason.
@@ -195,15 +200,28 @@ class Consumer(CeleryConsumer):
         if name not in getattr(self, "strategies", {}):
             return None
         try:
-            _, kwargs, _ = task_body(message)
+            args, kwargs, embed = task_body(message)
         except PoisonMessage as exc:
             return exc
         contract = CONTRACTS.get(name)
+        payload = None
         if contract is not None:
             try:
-                SCREENED.put(task_id, parse_payload(contract, kwargs))
+                payload = parse_payload(contract, kwargs)
             except InvalidPayload as exc:
                 return exc
+        unauthorized = entitlements.check(
+            getattr(self.app, "entitlements", DEFAULTS),
+            entitlements.producer_of(message.properties),
+            name,
+            args,
+            kwargs,
+            embed,
+        )
+        if unauthorized is not None:
+            return unauthorized
+        if payload is not None:
+            SCREENED.put(task_id, payload)
         return None
 
     def refuse(self, message: Any, error: Exception) -> None:

@@ -18,7 +18,7 @@ go through PgBouncer's transaction mode, ``DATABASE_POOLER=transaction``), and
 from __future__ import annotations
 
 import sys
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 from urllib.parse import unquote
 
 from pydantic import (
@@ -92,6 +92,13 @@ class PlatformSettings(BaseSettings):
     #: Celery task events (``TASK_EVENTS``): workers report each task's life and
     #: producers each publication, for Flower. Off by default: they cost messages.
     task_events: bool = False
+    #: Which broker users may act for which tenants (``TENANT_PRODUCERS``, JSON: user ->
+    #: tenants, ``"*"`` for all), over the platform's defaults (:mod:`contracts.entitlements`).
+    tenant_producers: dict[str, list[Annotated[str, Field(min_length=1)]]] = Field(
+        default_factory=dict
+    )
+    #: The tenant of scheduled runs: the one the ``scheduler`` broker user acts for.
+    scheduler_tenant: str = Field(default="system", min_length=1, max_length=64)
 
     @field_validator("amqp_url")
     @classmethod
@@ -165,6 +172,12 @@ class PlatformSettings(BaseSettings):
     def result_backend_url(self) -> str:
         """Celery's database result backend URL (``db+postgresql+psycopg://...``)."""
         return "db+" + self.sync_database_url
+
+    @property
+    def amqp_user(self) -> str:
+        """The broker user of ``AMQP_URL`` (its first node's; AMQP's ``guest`` when it
+        names none)."""
+        return unquote(self.amqp_urls[0].username or "") or "guest"
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
