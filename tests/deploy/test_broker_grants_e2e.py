@@ -9,6 +9,7 @@ the intake delivers (and retries) the chain's webhook.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections import Counter
@@ -18,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from contracts.entitlements import Entitlements
 from contracts.metrics import system_queues
 from tests.deploy.conftest import SERVICES
 from tests.support import processes
@@ -62,6 +64,15 @@ def test_the_services_work_with_only_the_grants_the_compose_file_gives_them(
         "WEBHOOK_ALLOW_PRIVATE": "true",
         "WEBHOOK_RETRY_BASE": "1",
         "METRICS_PORT": "0",
+        # The compose users' default entitlements, under this test's names for them.
+        "TENANT_PRODUCERS": json.dumps(
+            {
+                urllib.parse.unquote(urllib.parse.urlsplit(url).username or ""): sorted(
+                    Entitlements.of().grants[service]
+                )
+                for service, url in service_users.items()
+            }
+        ),
     }
     started: list[processes.ServiceProcess] = []
     try:
