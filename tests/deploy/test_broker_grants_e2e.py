@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import urllib.parse
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path

@@ -246,3 +246,10 @@ def test_every_task_message_names_the_publishing_connections_user(
             queue.close()
     finally:
         app.close()
+
+
+def test_the_default_users_are_the_services_broker_users() -> None:
+    from contracts.entitlements import PLATFORM_USERS, SCHEDULER_USER
+    from contracts.services import SERVICES
+
+    assert {*PLATFORM_USERS, SCHEDULER_USER} == set(SERVICES)
