@@ -4,7 +4,7 @@ A producer the platform does not know (a throwaway broker user with every permis
 the session's vhost, so the broker lets it publish anywhere) publishes by hand with pika,
 as an attacker would, and with plain Celery on ``contracts`` alone, as another team
 would. Asking for another tenant's stored report, or to start a workflow for another
-tenant, is dead-lettered with the reason ``Unauthorized`` and nothing is sent or
+tenant, is dead-lettered with the reason ``unauthorized`` and nothing is sent or
 started; a plain email still goes out. The session's services run as ``guest``, their
 own broker user, which is why the platform's own messages are entitled.
 """
@@ -152,7 +152,7 @@ def test_another_tenants_stored_report_is_dead_lettered_and_never_mailed(
 
     letter = dead_letter_of(system, EMAIL_DLQ, task_id)
     assert letter.headers[REASON_HEADER] == (
-        f"Unauthorized: broker user {user_of(outsider)!r} is not entitled to act for tenant"
+        f"unauthorized: broker user {user_of(outsider)!r} is not entitled to act for tenant"
         f" {tenant!r}"
     )
     step = step_status(system.env["DATABASE_URL"], SEND_EMAIL, task_id)
@@ -181,7 +181,7 @@ def test_a_start_for_another_tenant_is_dead_lettered_and_starts_nothing(
 
     letter = dead_letter_of(system, INTAKE_DLQ, task_id)
     assert letter.headers[REASON_HEADER].startswith(
-        f"Unauthorized: broker user {user_of(outsider)!r} is not entitled to act for tenant"
+        f"unauthorized: broker user {user_of(outsider)!r} is not entitled to act for tenant"
     )
     with psycopg.connect(system.env["DATABASE_URL"]) as conn:
         found = conn.execute(
@@ -212,6 +212,6 @@ def test_another_teams_plain_send_task_producer_gets_its_email_sent(
     sent = other_team.send_task(SEND_EMAIL, kwargs=attaching.to_wire())
     letter = dead_letter_of(system, EMAIL_DLQ, str(sent.id))
     assert letter.headers[REASON_HEADER] == (
-        f"Unauthorized: no broker user (no user_id) is not entitled to act for tenant {tenant!r}"
+        f"unauthorized: no broker user (no user_id) is not entitled to act for tenant {tenant!r}"
     )
     assert smtp_sink.mailbox.with_subject(f"{subject} attaching") == []

@@ -26,7 +26,7 @@ from contracts.entitlements import (
     producer_of,
     tenants_asked,
 )
-from contracts.poison import Consumer
+from contracts.poison import Consumer, reason_of
 
 REPORT = str(uuid.uuid4())
 PLAIN = {"to": ["ada@example.com"], "subject": "hi", "text": "hello", "tenant": "acme"}
@@ -253,3 +253,8 @@ def test_the_default_users_are_the_services_broker_users() -> None:
     from contracts.services import SERVICES
 
     assert {*PLATFORM_USERS, SCHEDULER_USER} == set(SERVICES)
+
+
+def test_an_unauthorized_dead_letters_reason_begins_with_unauthorized() -> None:
+    reason = reason_of(Unauthorized("broker user 'x' is not entitled to act for tenant 'y'"))
+    assert reason == "unauthorized: broker user 'x' is not entitled to act for tenant 'y'"

@@ -48,6 +48,9 @@ SCHEDULER_USER = "scheduler"
 class Unauthorized(Exception):
     """The message asks to act for a tenant its producer is not entitled to."""
 
+    #: How its dead letter's ``x-switchyard-reason`` begins: ``unauthorized: ...``.
+    reason_name = "unauthorized"
+
 
 @dataclass(frozen=True)
 class Entitlements:

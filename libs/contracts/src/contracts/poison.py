@@ -84,8 +84,10 @@ class DeliveryLimitReached(PoisonMessage):
 
 
 def reason_of(error: Exception) -> str:
-    """``<ErrorType>: <message>``, cut to :data:`MAX_REASON` characters."""
-    text = f"{type(error).__name__}: {error}"
+    """``<ErrorType>: <message>`` (or the error's own ``reason_name`` for the type), cut
+    to :data:`MAX_REASON` characters."""
+    name = getattr(error, "reason_name", None) or type(error).__name__
+    text = f"{name}: {error}"
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
 
 
