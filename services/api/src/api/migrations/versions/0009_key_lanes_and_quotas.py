@@ -42,7 +42,7 @@ CREATE FUNCTION api.charge_quotas(
 DECLARE
     recipients_limit bigint;
     reports_limit bigint;
-    window_start timestamptz;
+    this_window timestamptz;
     total bigint;
 BEGIN
     SELECT q.recipients_per_day, q.reports_per_hour INTO recipients_limit, reports_limit
@@ -50,29 +50,29 @@ BEGIN
     recipients_limit := coalesce(recipients_limit, p_default_recipients);
     reports_limit := coalesce(reports_limit, p_default_reports);
     IF p_recipients > 0 THEN
-        window_start := date_trunc('day', p_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+        this_window := date_trunc('day', p_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
         INSERT INTO api.quota_usage AS u (tenant, quota, window_start, used)
-            VALUES (p_tenant, 'recipients_per_day', window_start, p_recipients)
+            VALUES (p_tenant, 'recipients_per_day', this_window, p_recipients)
             ON CONFLICT (tenant, quota, window_start) DO UPDATE SET used = u.used + EXCLUDED.used
             RETURNING u.used INTO total;
         IF total > recipients_limit THEN
             RAISE EXCEPTION 'switchyard quota exceeded' USING DETAIL = json_build_object(
                 'quota', 'recipients_per_day', 'limit', recipients_limit,
                 'used', total - p_recipients, 'requested', p_recipients,
-                'resets_at', window_start + interval '1 day')::text;
+                'resets_at', this_window + interval '1 day')::text;
         END IF;
     END IF;
     IF p_reports > 0 THEN
-        window_start := date_trunc('hour', p_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+        this_window := date_trunc('hour', p_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
         INSERT INTO api.quota_usage AS u (tenant, quota, window_start, used)
-            VALUES (p_tenant, 'reports_per_hour', window_start, p_reports)
+            VALUES (p_tenant, 'reports_per_hour', this_window, p_reports)
             ON CONFLICT (tenant, quota, window_start) DO UPDATE SET used = u.used + EXCLUDED.used
             RETURNING u.used INTO total;
         IF total > reports_limit THEN
             RAISE EXCEPTION 'switchyard quota exceeded' USING DETAIL = json_build_object(
                 'quota', 'reports_per_hour', 'limit', reports_limit,
                 'used', total - p_reports, 'requested', p_reports,
-                'resets_at', window_start + interval '1 hour')::text;
+                'resets_at', this_window + interval '1 hour')::text;
         END IF;
     END IF;
     RETURN true;
