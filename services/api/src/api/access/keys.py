@@ -1,4 +1,5 @@
-"""API keys: made once, shown once, stored as a hash, each belonging to one tenant.
+"""API keys: made once, shown once, stored as a hash, each belonging to one tenant and
+allowed some email lanes (all of them unless made with ``--lanes``).
 
 Each API process caches the keys it has seen for at most :data:`CACHE_SECONDS`, so a
 request is authenticated without a database round trip. A revocation reaches every
