@@ -171,10 +171,17 @@ def test_the_sixth_recipient_of_a_day_is_429_with_the_quota_and_its_reset(
         assert again.status_code == 200, again.text
         assert again.json()["workflow_id"] == answered.json()["workflow_id"]
 
-        # A limit raised takes effect at once; what was refused was not counted.
+        # Refused through the router too (an Idempotency-Key), the key left unclaimed.
+        two, claimed = email(to=2), {"Idempotency-Key": uuid.uuid4().hex}
+        refused = http.post("/v1/emails", json=two, headers=claimed)
+        assert refused.status_code == 429, refused.text
+        assert refused.json()["requested"] == 2
+
+        # A limit raised takes effect at once; what was refused was not counted, and its
+        # key starts the workflow now rather than replaying a refusal.
         set_quotas(system, tenant, "--recipients-per-day", "7")
-        two = http.post("/v1/emails", json=email(to=2))
-        assert two.status_code == 202, two.text
+        accepted = http.post("/v1/emails", json=two, headers=claimed)
+        assert accepted.status_code == 202, accepted.text
         assert http.post("/v1/emails", json=email()).json()["used"] == 7
     shown = processes.run(["api", "quotas", "show", tenant], system.env)
     assert f"recipients_per_day 7/7 resets {resets_at:%Y-%m-%dT%H:%M:%SZ}" in shown, shown
