@@ -33,8 +33,8 @@ SETTLE = 3.0
 
 def service_env(amqp_url: str, database_url: str) -> dict[str, str]:
     """What every process of the run gets: the suite's vhost and database, and no limit
-    on the API key's rate or held long polls (the benchmark measures the system, not the
-    limiter). Pools,
+    on the API key's rate, held long polls or tenant's quotas (the benchmark measures the
+    system, not the limiter). Pools,
     processes and concurrency are each service's defaults, as an operator gets them
     (``API_WORKERS`` one per core, the email worker's threads)."""
     return {
@@ -42,6 +42,9 @@ def service_env(amqp_url: str, database_url: str) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "RATE_LIMIT": "1000000/second",
         "LONG_POLLS_PER_KEY": "1000000",
+        # Counted all the same (the counting is part of the submit measured), never reached.
+        "QUOTA_RECIPIENTS_PER_DAY": "1000000000",
+        "QUOTA_REPORTS_PER_HOUR": "1000000000",
         # No metrics endpoint: every service gets this environment, and the API's default
         # port may be held by another run.
         "METRICS_PORT": "0",

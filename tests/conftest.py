@@ -105,6 +105,10 @@ def service_env(amqp_url: str, database_url: str, smtp_sink: SmtpSink) -> dict[s
         "WEBHOOK_RETRY_BASE": "1",
         "WEBHOOK_RETRY_MAX": "1",
         "WEBHOOK_RETRY_FOR": "6",
+        # The session's tenant sends more in a run than a tenant's default quotas allow;
+        # tests/test_quotas_e2e.py gives its tenants their own.
+        "QUOTA_RECIPIENTS_PER_DAY": "1000000",
+        "QUOTA_REPORTS_PER_HOUR": "100000",
         # No metrics port unless a test gives one: the API's default would be shared by
         # every API a session (or a session beside it) starts.
         "METRICS_PORT": "0",

@@ -80,6 +80,29 @@ def test_a_bad_rate_limit_or_short_idempotency_window_is_named(
     assert name in capsys.readouterr().err
 
 
+def test_quotas_have_sane_defaults_and_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = get_settings()
+    assert (settings.quota_recipients_per_day, settings.quota_reports_per_hour) == (10_000, 100)
+    monkeypatch.setenv("QUOTA_RECIPIENTS_PER_DAY", "5")
+    monkeypatch.setenv("QUOTA_REPORTS_PER_HOUR", "0")
+    get_settings.cache_clear()
+    settings = get_settings()
+    assert (settings.quota_recipients_per_day, settings.quota_reports_per_hour) == (5, 0)
+
+
+@pytest.mark.parametrize("name", ["QUOTA_RECIPIENTS_PER_DAY", "QUOTA_REPORTS_PER_HOUR"])
+def test_a_negative_quota_exits_2_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    monkeypatch.setenv(name, "-1")
+    with pytest.raises(SystemExit) as exc:
+        get_settings()
+    assert exc.value.code == 2
+    assert name in capsys.readouterr().err
+
+
 def test_the_rate_limit_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RATE_LIMIT", "20/second;1000/minute")
     assert get_settings().rate_limit == "20/second;1000/minute"

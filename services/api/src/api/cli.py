@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
     worker.add_argument("celery_args", nargs=argparse.REMAINDER)
     admin.add_commands(sub)
     args = parser.parse_args(argv)
-    if args.command == "keys":
+    if args.command in ("keys", "quotas"):
         raise SystemExit(admin.run(args))
     if args.command == "migrate":
         migrate()

@@ -47,6 +47,11 @@ class Settings(PlatformSettings):
     #: Long polls one key may hold at once in this API (all its server processes); past
     #: it 429 with ``Retry-After``.
     long_polls_per_key: int = Field(default=100, ge=1)
+    #: Each tenant's default quotas (``api quotas set`` gives one its own): recipients
+    #: (to, cc and bcc of every email step) per UTC day, and reports per clock hour,
+    #: counted in PostgreSQL across every API process; past one, 429.
+    quota_recipients_per_day: int = Field(default=10_000, ge=0)
+    quota_reports_per_hour: int = Field(default=100, ge=0)
     #: How long an ``Idempotency-Key`` is remembered (hours; at least a day).
     idempotency_ttl_hours: float = Field(default=24, ge=24)
     #: Log successful reads (GET, HEAD) too, one line each; other requests always are.

@@ -3,9 +3,9 @@
 Each server process (``API_WORKERS`` of them) runs the same background work: the outbox
 relay, the notification listener (which also bids for the status leadership), the status
 updater (working only while this process leads; it also fails workflows past their
-deadline) and the expiry of idempotency keys. All of it is safe across processes and
-replicas: relays take outbox rows with ``SKIP LOCKED``, and one listener at a time holds
-the leadership.
+deadline), the expiry of idempotency keys and that of ended quota windows' counters. All
+of it is safe across processes and replicas: relays take outbox rows with ``SKIP
+LOCKED``, and one listener at a time holds the leadership.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp
 
 from api import db, readiness, security_headers, unavailable
-from api.access import idempotency, keys
+from api.access import idempotency, keys, quotas
 from api.access.gate import Gate
 from api.access.ratelimit import RateLimiter
 from api.config import Settings, get_settings
@@ -185,6 +185,11 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
                     _supervised,
                     "idempotency expiry",
                     lambda: idempotency.expire(background, keep, IDEMPOTENCY_EXPIRY_INTERVAL),
+                )
+                tasks.start_soon(
+                    _supervised,
+                    "quota expiry",
+                    lambda: quotas.expire(background, IDEMPOTENCY_EXPIRY_INTERVAL),
                 )
                 yield
                 tasks.cancel_scope.cancel()

@@ -161,6 +161,59 @@ def not_found(example: str) -> dict[int | str, dict[str, Any]]:
     return {404: error("no such resource for this tenant", example)}
 
 
+class LaneRefused(ErrorBody):
+    """An email step in a lane the API key may not use (403)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "detail": "this API key may not send email in lane 'bulk'",
+                    "lane": "bulk",
+                    "loc": ["body", "lane"],
+                }
+            ]
+        }
+    )
+
+    lane: str = Field(description="the lane the key lacks")
+    loc: list[str] = Field(description="where the request chose that lane")
+
+
+class TooManyRequests(ErrorBody):
+    """429 to a submission, with ``Retry-After``: past one of the tenant's quotas, every
+    field is given (``Retry-After`` is the seconds until ``resets_at``); past the key's
+    rate limit, ``detail`` alone."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "detail": "quota of 10000 recipients per day exceeded: 9999 used, 2 asked;"
+                    " it resets at 2026-12-03T00:00:00+00:00",
+                    "quota": "recipients_per_day",
+                    "limit": 10000,
+                    "used": 9999,
+                    "requested": 2,
+                    "resets_at": "2026-12-03T00:00:00+00:00",
+                }
+            ]
+        }
+    )
+
+    quota: Literal["recipients_per_day", "reports_per_hour"] | None = Field(
+        default=None, description="the quota exceeded"
+    )
+    limit: int | None = Field(default=None, description="the quota's limit")
+    used: int | None = Field(
+        default=None, description="counted in the current window before this request"
+    )
+    requested: int | None = Field(default=None, description="what this request would add")
+    resets_at: Timestamp | None = Field(
+        default=None, description="when the window ends and its count starts anew"
+    )
+
+
 #: What a POST that starts a workflow may answer besides 202.
 SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "replayed: this Idempotency-Key was used with this body"},
@@ -172,7 +225,16 @@ SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
         "this Idempotency-Key was used with a different body",
         "Idempotency-Key already used with a different request body",
     ),
+    403: {
+        "description": "an email step's lane is not one of the API key's lanes",
+        "model": LaneRefused,
+    },
     413: error("request body too large", "request body larger than 1048576 bytes"),
+    429: {
+        "description": "one of the tenant's quotas exceeded (recipients per day, reports"
+        " per hour), or a rate limit as on every route; see Retry-After",
+        "model": TooManyRequests,
+    },
 }
 
 #: What every authenticated route may answer.

@@ -27,7 +27,7 @@ class Database:
     async def fetchrow(self, _query: str, key_hash: str) -> dict[str, Any] | None:
         self.lookups += 1
         tenant = self.valid.get(key_hash)
-        return None if tenant is None else {"id": KEY_ID, "tenant": tenant}
+        return None if tenant is None else {"id": KEY_ID, "tenant": tenant, "lanes": None}
 
 
 def gate(database: Database, budget: str = "3/minute") -> tuple[Gate, keys.KeyCache]:

@@ -70,3 +70,11 @@ def test_a_key_that_cannot_be_ours_is_refused_without_a_lookup() -> None:
 
     assert anyio.run(check, "not-a-key") is None
     assert anyio.run(check, keys.KEY_PREFIX + "x" * 200) is None
+
+
+def test_a_key_without_lanes_may_use_every_lane_and_one_with_lanes_only_those() -> None:
+    every = keys.Caller(key_id=uuid.uuid4(), tenant="acme")
+    assert every.may_use("transactional") and every.may_use("bulk")
+    bulk_only = keys.Caller(key_id=uuid.uuid4(), tenant="acme", lanes=frozenset({"bulk"}))
+    assert bulk_only.may_use("bulk")
+    assert not bulk_only.may_use("transactional")

@@ -11,7 +11,7 @@ from uuid import UUID
 import pytest
 from celery import Celery
 
-from api.workflows.plans import parallel, sequence, single
+from api.workflows.plans import Demand, parallel, sequence, single
 from contracts import (
     GENERATE_REPORT,
     SEND_EMAIL,
@@ -152,3 +152,24 @@ def test_a_parallel_plan_is_a_group_or_with_then_a_chord(app: Celery) -> None:
     assert canvas["kwargs"]["body"]["options"]["task_id"] == chord_plan.steps[2]["task_id"]
     # The callback's queue is in its options: chord_unlock is scheduled next to it.
     assert canvas["kwargs"]["body"]["options"]["queue"] == "email.transactional"
+
+
+def test_a_plan_asks_for_every_email_steps_recipients_and_lanes_and_its_reports(
+    app: Celery,
+) -> None:
+    one = SendEmail(
+        to=["a@example.com", "b@example.com"],
+        cc=["c@example.com"],
+        bcc=["d@example.com"],
+        subject="Hi",
+        text="x",
+        lane=Lane.BULK,
+    )
+    assert single(app, "email", one).demand == Demand(recipients=4, reports=0, lanes=("bulk",))
+    assert single(app, "report", report()).demand == Demand(recipients=0, reports=1, lanes=())
+    chained = sequence(app, "report", [report(), email()])
+    assert chained.demand == Demand(recipients=1, reports=1, lanes=("transactional",))
+    chord = parallel(app, "report_batch", [report(), report(), report()], then=one)
+    assert chord.demand == Demand(recipients=4, reports=3, lanes=("bulk",))
+    both = parallel(app, "x", [email(), one, email(Lane.TRANSACTIONAL)])
+    assert both.demand == Demand(recipients=6, reports=0, lanes=("transactional", "bulk"))

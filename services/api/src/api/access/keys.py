@@ -1,4 +1,5 @@
-"""API keys: made once, shown once, stored as a hash, each belonging to one tenant.
+"""API keys: made once, shown once, stored as a hash, each belonging to one tenant and
+allowed some email lanes (all of them unless made with ``--lanes``).
 
 Each API process caches the keys it has seen for at most :data:`CACHE_SECONDS`, so a
 request is authenticated without a database round trip. A revocation reaches every
@@ -18,6 +19,7 @@ import hashlib
 import secrets
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -44,6 +46,12 @@ class Caller:
 
     key_id: uuid.UUID
     tenant: str
+    #: The email lanes the key may send in; ``None``: every lane.
+    lanes: frozenset[str] | None = None
+
+    def may_use(self, lane: str) -> bool:
+        """Whether the key may send email in ``lane``."""
+        return self.lanes is None or lane in self.lanes
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,8 @@ class KeyRecord:
     prefix: str
     created_at: datetime
     revoked_at: datetime | None
+    #: ``None``: every lane (keys made before lanes existed, or without ``--lanes``).
+    lanes: list[str] | None = None
 
 
 def hash_key(key: str) -> str:
@@ -64,8 +74,16 @@ def new_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-async def create(conn: Executor, tenant: str, name: str | None = None) -> tuple[str, KeyRecord]:
-    """A new key for ``tenant``: the key itself (never stored) and its record."""
+async def create(
+    conn: Executor,
+    tenant: str,
+    name: str | None = None,
+    lanes: Sequence[str] | None = None,
+) -> tuple[str, KeyRecord]:
+    """A new key for ``tenant``: the key itself (never stored) and its record.
+
+    ``lanes`` are the email lanes it may send in (``None``: every lane).
+    """
     key = new_key()
     record = KeyRecord(
         id=uuid.uuid4(),
@@ -74,10 +92,11 @@ async def create(conn: Executor, tenant: str, name: str | None = None) -> tuple[
         prefix=key[: len(KEY_PREFIX) + 6],
         created_at=datetime.now(UTC),
         revoked_at=None,
+        lanes=None if lanes is None else list(lanes),
     )
     await conn.execute(
-        "INSERT INTO api.api_keys (id, tenant, name, prefix, key_hash, created_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6)"
+        "INSERT INTO api.api_keys (id, tenant, name, prefix, key_hash, created_at, lanes)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7)"
         f" RETURNING pg_notify('{CREATED_CHANNEL}', key_hash)",
         record.id,
         tenant,
@@ -85,12 +104,13 @@ async def create(conn: Executor, tenant: str, name: str | None = None) -> tuple[
         record.prefix,
         hash_key(key),
         record.created_at,
+        record.lanes,
     )
     return key, record
 
 
 async def listing(conn: Executor, tenant: str | None = None) -> list[KeyRecord]:
-    query = "SELECT id, tenant, name, prefix, created_at, revoked_at FROM api.api_keys"
+    query = "SELECT id, tenant, name, prefix, created_at, revoked_at, lanes FROM api.api_keys"
     rows = await (
         conn.fetch(query + " WHERE tenant = $1 ORDER BY tenant, created_at", tenant)
         if tenant is not None
@@ -115,10 +135,15 @@ async def revoke(conn: Connection, key_id: uuid.UUID) -> bool:
 
 async def lookup(conn: Executor, key_hash: str) -> Caller | None:
     row = await conn.fetchrow(
-        "SELECT id, tenant FROM api.api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+        "SELECT id, tenant, lanes FROM api.api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
         key_hash,
     )
-    return None if row is None else Caller(key_id=row["id"], tenant=row["tenant"])
+    if row is None:
+        return None
+    lanes = row["lanes"]
+    return Caller(
+        key_id=row["id"], tenant=row["tenant"], lanes=None if lanes is None else frozenset(lanes)
+    )
 
 
 def plausible(key: str) -> bool:

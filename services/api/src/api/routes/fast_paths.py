@@ -236,9 +236,7 @@ class FastPaths:
             await _refuse(send, 429, rate_limited(services), {"Retry-After": str(retry_after)})
             return True
         request_id = scope.get("state", {}).get("request_id") or str(uuid.uuid4())
-        response = await emails.accept(
-            services, request, tenant=caller.tenant, request_id=request_id
-        )
+        response = await emails.accept(services, request, caller=caller, request_id=request_id)
         await response(scope, receive, send)
         return True
 

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from api import reporting
 from api.correlation import RequestIdDep
-from api.deps import IdempotencyKeyDep, ServicesDep, TenantDep
+from api.deps import CallerDep, IdempotencyKeyDep, ServicesDep, TenantDep
 from api.schemas import (
     SUBMIT_RESPONSES,
     Accepted,
@@ -33,11 +33,17 @@ NOT_FOUND = "report not found (a report exists once its step succeeded)"
 async def create_report(
     body: ReportRequest,
     services: ServicesDep,
-    tenant: TenantDep,
+    caller: CallerDep,
     request_id: RequestIdDep,
     idempotency_key: IdempotencyKeyDep = None,
 ) -> JSONResponse:
-    """Build one report; with ``deliver_to``, a chain that then emails it as an attachment."""
+    """Build one report; with ``deliver_to``, a chain that then emails it as an attachment.
+
+    It counts against the tenant's reports per hour, its ``deliver_to`` against its
+    recipients per day (429 past either); the email goes in the ``transactional`` lane,
+    which the key must have (403 otherwise).
+    """
+    tenant = caller.tenant
     [generate] = reporting.generate_payloads([body], tenant)
     if body.deliver_to:
         email = reporting.delivery(body.deliver_to, [generate], tenant)
@@ -47,11 +53,12 @@ async def create_report(
     return await submit(
         services,
         plan,
-        tenant=tenant,
+        caller=caller,
         request=body.model_dump(mode="json"),
         path="/v1/reports",
         idempotency_key=idempotency_key,
         request_id=request_id,
+        lane_field=("body", "deliver_to"),
         report_ids=[str(generate.report_id)],
     )
 
@@ -65,12 +72,16 @@ async def create_report(
 async def create_report_batch(
     body: ReportBatchRequest,
     services: ServicesDep,
-    tenant: TenantDep,
+    caller: CallerDep,
     request_id: RequestIdDep,
     idempotency_key: IdempotencyKeyDep = None,
 ) -> JSONResponse:
     """Build reports in parallel (a group); with ``deliver_to``, a chord whose callback
-    emails one digest carrying every report once all of them succeeded."""
+    emails one digest carrying every report once all of them succeeded.
+
+    Quotas and lanes as for one report: each report counts against reports per hour.
+    """
+    tenant = caller.tenant
     payloads = reporting.generate_payloads(body.reports, tenant)
     then = reporting.delivery(body.deliver_to, payloads, tenant) if body.deliver_to else None
     plan = plans.parallel(
@@ -79,11 +90,12 @@ async def create_report_batch(
     return await submit(
         services,
         plan,
-        tenant=tenant,
+        caller=caller,
         request=body.model_dump(mode="json"),
         path="/v1/report-batches",
         idempotency_key=idempotency_key,
         request_id=request_id,
+        lane_field=("body", "deliver_to"),
         report_ids=[str(payload.report_id) for payload in payloads],
     )
 

@@ -15,18 +15,41 @@ from uuid import UUID, uuid4
 
 from celery import Celery, chain, chord, group
 
-from contracts import Message, signature, task_name_of, tracing
+from contracts import GenerateReport, Message, SendEmail, signature, task_name_of, tracing
+
+
+@dataclass(frozen=True)
+class Demand:
+    """What a workflow asks of its tenant's quotas and its key's lanes: every email
+    step's recipients (to, cc and bcc), its report steps, and the lanes its emails use
+    (in step order)."""
+
+    recipients: int = 0
+    reports: int = 0
+    lanes: tuple[str, ...] = ()
+
+
+def demand_of(payloads: Sequence[Message]) -> Demand:
+    emails = [payload for payload in payloads if isinstance(payload, SendEmail)]
+    lanes = dict.fromkeys(str(email.lane) for email in emails)
+    return Demand(
+        recipients=sum(len(e.to) + len(e.cc) + len(e.bcc) for e in emails),
+        reports=sum(isinstance(payload, GenerateReport) for payload in payloads),
+        lanes=tuple(lanes),
+    )
 
 
 @dataclass(frozen=True)
 class Plan:
-    """A workflow ready to be stored: its steps and the canvas that runs them."""
+    """A workflow ready to be stored: its steps, the canvas that runs them, and what it
+    asks of its tenant's quotas."""
 
     workflow_id: UUID
     kind: str
     shape: str
     steps: list[dict[str, Any]]
     canvas: dict[str, Any]
+    demand: Demand = Demand()
 
 
 def _step(payload: Message) -> dict[str, Any]:
@@ -56,7 +79,7 @@ def single(
     sig = signature(
         app, payload, task_id=step["task_id"], headers=_headers(workflow_id, request_id)
     )
-    return Plan(workflow_id, kind, "single", [step], dict(sig))
+    return Plan(workflow_id, kind, "single", [step], dict(sig), demand_of([payload]))
 
 
 def sequence(
@@ -75,7 +98,7 @@ def sequence(
         signature(app, payload, task_id=step["task_id"], headers=headers)
         for payload, step in zip(payloads, steps, strict=True)
     ]
-    return Plan(workflow_id, kind, "chain", steps, dict(chain(*sigs)))
+    return Plan(workflow_id, kind, "chain", steps, dict(chain(*sigs)), demand_of(payloads))
 
 
 def parallel(
@@ -101,8 +124,15 @@ def parallel(
         for payload, step in zip(payloads, steps, strict=True)
     ]
     if then is None:
-        return Plan(workflow_id, kind, "group", steps, dict(group(members)))
+        return Plan(workflow_id, kind, "group", steps, dict(group(members)), demand_of(payloads))
     callback_step = _step(then)
     callback = signature(app, then, task_id=callback_step["task_id"], headers=headers)
     canvas = chord(group(members), callback)
-    return Plan(workflow_id, kind, "chord", [*steps, callback_step], dict(canvas))
+    return Plan(
+        workflow_id,
+        kind,
+        "chord",
+        [*steps, callback_step],
+        dict(canvas),
+        demand_of([*payloads, then]),
+    )

@@ -1,17 +1,20 @@
-"""Accepting a workflow: the workflow, its outbox message and the ``Idempotency-Key``
-claim are committed together (one statement without a key, one transaction with one)."""
+"""Accepting a workflow: the workflow, its outbox message, its quota counting and the
+``Idempotency-Key`` claim are committed together (one statement without a key, one
+transaction with one). Before anything is stored, every email step's lane must be one
+the caller's key may use (403 naming it otherwise)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+import asyncpg
 import structlog
 from fastapi import HTTPException
 from fastapi.responses import JSONResponse
 
 from api import db
-from api.access import idempotency
+from api.access import idempotency, keys, quotas
 from api.deps import Services
 from api.workflows import store
 from api.workflows.plans import Plan
@@ -23,53 +26,76 @@ async def submit(
     services: Services,
     plan: Plan,
     *,
-    tenant: str,
+    caller: keys.Caller,
     request: Mapping[str, Any],
     path: str,
     idempotency_key: str | None = None,
     report_ids: list[str] | None = None,
     origin: str = "api",
     request_id: str | None = None,
+    lane_field: tuple[str, ...] = ("body", "lane"),
 ) -> JSONResponse:
     """Commit the workflow with its outbox message, wake the relay, answer 202.
 
-    With an ``Idempotency-Key`` already used by this tenant, nothing is stored or sent:
-    the same request is answered 200 with the first workflow, another one 409.
+    With an ``Idempotency-Key`` already used by this tenant, nothing is stored, counted
+    or sent: the same request is answered 200 with the first workflow, another one 409.
+    An email step in a lane the key lacks answers 403 (``lane_field`` is where the
+    request chose that lane); a submission past one of the tenant's quotas 429.
     """
+    tenant = caller.tenant
+    for lane in plan.demand.lanes:
+        if not caller.may_use(lane):
+            return lane_refused(lane, lane_field)
     body = accepted_body(plan, report_ids)
+    settings = services.settings
+    charge = quotas.Charge(
+        recipients=plan.demand.recipients,
+        reports=plan.demand.reports,
+        default_recipients_per_day=settings.quota_recipients_per_day,
+        default_reports_per_hour=settings.quota_reports_per_hour,
+    )
     replay: idempotency.Replay | None = None
-    if idempotency_key is None:
-        await store.create(
-            services.pool,
-            plan,
-            tenant=tenant,
-            request=request,
-            deadline=services.settings.deadline_of(plan.kind),
-            origin=origin,
-            request_id=request_id,
-        )
-    else:
-        async with db.transaction(services.pool) as conn:
-            # On a replay the claim inserts nothing, so committing stores nothing either.
-            replay = await idempotency.claim(
-                conn,
+    try:
+        if idempotency_key is None:
+            await store.create(
+                services.pool,
+                plan,
                 tenant=tenant,
-                key=idempotency_key,
-                fingerprint=idempotency.request_hash(path, request),
-                workflow_id=plan.workflow_id,
-                response=body,
-                at=store.now(),
+                request=request,
+                deadline=settings.deadline_of(plan.kind),
+                origin=origin,
+                request_id=request_id,
+                charge=charge,
             )
-            if replay is None:
-                await store.create(
+        else:
+            async with db.transaction(services.pool) as conn:
+                # On a replay the claim inserts nothing, so committing stores nothing
+                # either, and nothing is counted.
+                replay = await idempotency.claim(
                     conn,
-                    plan,
                     tenant=tenant,
-                    request=request,
-                    deadline=services.settings.deadline_of(plan.kind),
-                    origin=origin,
-                    request_id=request_id,
+                    key=idempotency_key,
+                    fingerprint=idempotency.request_hash(path, request),
+                    workflow_id=plan.workflow_id,
+                    response=body,
+                    at=store.now(),
                 )
+                if replay is None:
+                    await store.create(
+                        conn,
+                        plan,
+                        tenant=tenant,
+                        request=request,
+                        deadline=settings.deadline_of(plan.kind),
+                        origin=origin,
+                        request_id=request_id,
+                        charge=charge,
+                    )
+    except asyncpg.RaiseError as error:
+        refused = quotas.exceeded(error)
+        if refused is None:
+            raise
+        return quota_refused(refused, tenant)
     if replay is not None:
         return replayed(replay)
     services.metrics.accepted(plan.kind, origin)
@@ -82,6 +108,36 @@ async def submit(
     )
     services.relay.notify()
     return JSONResponse(body, status_code=202, headers={"Location": body["status_url"]})
+
+
+def lane_refused(lane: str, field: tuple[str, ...]) -> JSONResponse:
+    """403: the key may not send email in ``lane`` (:class:`api.schemas.LaneRefused`)."""
+    return JSONResponse(
+        {
+            "detail": f"this API key may not send email in lane '{lane}'",
+            "lane": lane,
+            "loc": list(field),
+        },
+        status_code=403,
+    )
+
+
+def quota_refused(refused: quotas.Exceeded, tenant: str) -> JSONResponse:
+    """429: the tenant's quota, its use, what was asked and when it resets, and
+    ``Retry-After`` until then (:class:`api.schemas.TooManyRequests`)."""
+    log.info(
+        "quota exceeded",
+        tenant=tenant,
+        quota=refused.quota,
+        limit=refused.limit,
+        used=refused.used,
+        requested=refused.requested,
+    )
+    return JSONResponse(
+        refused.body(),
+        status_code=429,
+        headers={"Retry-After": str(refused.retry_after(store.now()))},
+    )
 
 
 def replayed(replay: idempotency.Replay) -> JSONResponse:

@@ -8,6 +8,7 @@ from .error_body import ErrorBody
 from .healthz_response_healthz import HealthzResponseHealthz
 from .http_validation_error import HTTPValidationError
 from .lane import Lane
+from .lane_refused import LaneRefused
 from .list_workflows_status_type_0 import ListWorkflowsStatusType0
 from .period import Period
 from .progress import Progress
@@ -21,6 +22,8 @@ from .report_spec import ReportSpec
 from .step import Step
 from .step_error import StepError
 from .step_status import StepStatus
+from .too_many_requests import TooManyRequests
+from .too_many_requests_quota_type_0 import TooManyRequestsQuotaType0
 from .validation_error import ValidationError
 from .validation_error_context import ValidationErrorContext
 from .webhook_attempt import WebhookAttempt
@@ -43,6 +46,7 @@ __all__ = (
     "HTTPValidationError",
     "HealthzResponseHealthz",
     "Lane",
+    "LaneRefused",
     "ListWorkflowsStatusType0",
     "Period",
     "Progress",
@@ -56,6 +60,8 @@ __all__ = (
     "Step",
     "StepError",
     "StepStatus",
+    "TooManyRequests",
+    "TooManyRequestsQuotaType0",
     "ValidationError",
     "ValidationErrorContext",
     "WebhookAttempt",

@@ -9,6 +9,8 @@ from ...models.accepted import Accepted
 from ...models.email_request import EmailRequest
 from ...models.error_body import ErrorBody
 from ...models.http_validation_error import HTTPValidationError
+from ...models.lane_refused import LaneRefused
+from ...models.too_many_requests import TooManyRequests
 from ...types import UNSET, Response, Unset
 
 
@@ -36,7 +38,7 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Accepted | Any | ErrorBody | HTTPValidationError | None:
+) -> Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests | None:
     if response.status_code == 200:
         response_200 = cast(Any, None)
         return response_200
@@ -57,7 +59,7 @@ def _parse_response(
         return response_401
 
     if response.status_code == 403:
-        response_403 = ErrorBody.from_dict(response.json())
+        response_403 = LaneRefused.from_dict(response.json())
 
         return response_403
 
@@ -77,7 +79,7 @@ def _parse_response(
         return response_422
 
     if response.status_code == 429:
-        response_429 = ErrorBody.from_dict(response.json())
+        response_429 = TooManyRequests.from_dict(response.json())
 
         return response_429
 
@@ -94,7 +96,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Accepted | Any | ErrorBody | HTTPValidationError]:
+) -> Response[Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -108,10 +110,14 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: EmailRequest,
     idempotency_key: str | Unset | None = UNSET,
-) -> Response[Accepted | Any | ErrorBody | HTTPValidationError]:
+) -> Response[Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests]:
     """Send Email
 
      Accept an email for delivery; poll ``status_url`` for its workflow.
+
+    Its ``lane`` must be one the key may use (403 naming it otherwise), and its
+    recipients (to, cc and bcc) must fit in the tenant's quota of recipients per day
+    (429 naming the quota and when it resets otherwise).
 
     Args:
         idempotency_key (None | str | Unset): Repeat a POST safely: the same key and body answer
@@ -124,7 +130,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Accepted | Any | ErrorBody | HTTPValidationError]
+        Response[Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests]
     """
 
     kwargs = _get_kwargs(
@@ -144,10 +150,14 @@ def sync(
     client: AuthenticatedClient,
     body: EmailRequest,
     idempotency_key: str | Unset | None = UNSET,
-) -> Accepted | Any | ErrorBody | HTTPValidationError | None:
+) -> Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests | None:
     """Send Email
 
      Accept an email for delivery; poll ``status_url`` for its workflow.
+
+    Its ``lane`` must be one the key may use (403 naming it otherwise), and its
+    recipients (to, cc and bcc) must fit in the tenant's quota of recipients per day
+    (429 naming the quota and when it resets otherwise).
 
     Args:
         idempotency_key (None | str | Unset): Repeat a POST safely: the same key and body answer
@@ -160,7 +170,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Accepted | Any | ErrorBody | HTTPValidationError
+        Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests
     """
 
     return sync_detailed(
@@ -175,10 +185,14 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: EmailRequest,
     idempotency_key: str | Unset | None = UNSET,
-) -> Response[Accepted | Any | ErrorBody | HTTPValidationError]:
+) -> Response[Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests]:
     """Send Email
 
      Accept an email for delivery; poll ``status_url`` for its workflow.
+
+    Its ``lane`` must be one the key may use (403 naming it otherwise), and its
+    recipients (to, cc and bcc) must fit in the tenant's quota of recipients per day
+    (429 naming the quota and when it resets otherwise).
 
     Args:
         idempotency_key (None | str | Unset): Repeat a POST safely: the same key and body answer
@@ -191,7 +205,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Accepted | Any | ErrorBody | HTTPValidationError]
+        Response[Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests]
     """
 
     kwargs = _get_kwargs(
@@ -209,10 +223,14 @@ async def asyncio(
     client: AuthenticatedClient,
     body: EmailRequest,
     idempotency_key: str | Unset | None = UNSET,
-) -> Accepted | Any | ErrorBody | HTTPValidationError | None:
+) -> Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests | None:
     """Send Email
 
      Accept an email for delivery; poll ``status_url`` for its workflow.
+
+    Its ``lane`` must be one the key may use (403 naming it otherwise), and its
+    recipients (to, cc and bcc) must fit in the tenant's quota of recipients per day
+    (429 naming the quota and when it resets otherwise).
 
     Args:
         idempotency_key (None | str | Unset): Repeat a POST safely: the same key and body answer
@@ -225,7 +243,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Accepted | Any | ErrorBody | HTTPValidationError
+        Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests
     """
 
     return (

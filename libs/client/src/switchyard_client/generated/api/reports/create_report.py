@@ -8,7 +8,9 @@ from ...client import AuthenticatedClient, Client
 from ...models.accepted import Accepted
 from ...models.error_body import ErrorBody
 from ...models.http_validation_error import HTTPValidationError
+from ...models.lane_refused import LaneRefused
 from ...models.report_request import ReportRequest
+from ...models.too_many_requests import TooManyRequests
 from ...types import UNSET, Response, Unset
 
 
@@ -36,7 +38,7 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Accepted | Any | ErrorBody | HTTPValidationError | None:
+) -> Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests | None:
     if response.status_code == 200:
         response_200 = cast(Any, None)
         return response_200
@@ -57,7 +59,7 @@ def _parse_response(
         return response_401
 
     if response.status_code == 403:
-        response_403 = ErrorBody.from_dict(response.json())
+        response_403 = LaneRefused.from_dict(response.json())
 
         return response_403
 
@@ -77,7 +79,7 @@ def _parse_response(
         return response_422
 
     if response.status_code == 429:
-        response_429 = ErrorBody.from_dict(response.json())
+        response_429 = TooManyRequests.from_dict(response.json())
 
         return response_429
 
@@ -94,7 +96,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Accepted | Any | ErrorBody | HTTPValidationError]:
+) -> Response[Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -108,10 +110,14 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: ReportRequest,
     idempotency_key: str | Unset | None = UNSET,
-) -> Response[Accepted | Any | ErrorBody | HTTPValidationError]:
+) -> Response[Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests]:
     """Create Report
 
      Build one report; with ``deliver_to``, a chain that then emails it as an attachment.
+
+    It counts against the tenant's reports per hour, its ``deliver_to`` against its
+    recipients per day (429 past either); the email goes in the ``transactional`` lane,
+    which the key must have (403 otherwise).
 
     Args:
         idempotency_key (None | str | Unset): Repeat a POST safely: the same key and body answer
@@ -125,7 +131,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Accepted | Any | ErrorBody | HTTPValidationError]
+        Response[Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests]
     """
 
     kwargs = _get_kwargs(
@@ -145,10 +151,14 @@ def sync(
     client: AuthenticatedClient,
     body: ReportRequest,
     idempotency_key: str | Unset | None = UNSET,
-) -> Accepted | Any | ErrorBody | HTTPValidationError | None:
+) -> Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests | None:
     """Create Report
 
      Build one report; with ``deliver_to``, a chain that then emails it as an attachment.
+
+    It counts against the tenant's reports per hour, its ``deliver_to`` against its
+    recipients per day (429 past either); the email goes in the ``transactional`` lane,
+    which the key must have (403 otherwise).
 
     Args:
         idempotency_key (None | str | Unset): Repeat a POST safely: the same key and body answer
@@ -162,7 +172,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Accepted | Any | ErrorBody | HTTPValidationError
+        Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests
     """
 
     return sync_detailed(
@@ -177,10 +187,14 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: ReportRequest,
     idempotency_key: str | Unset | None = UNSET,
-) -> Response[Accepted | Any | ErrorBody | HTTPValidationError]:
+) -> Response[Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests]:
     """Create Report
 
      Build one report; with ``deliver_to``, a chain that then emails it as an attachment.
+
+    It counts against the tenant's reports per hour, its ``deliver_to`` against its
+    recipients per day (429 past either); the email goes in the ``transactional`` lane,
+    which the key must have (403 otherwise).
 
     Args:
         idempotency_key (None | str | Unset): Repeat a POST safely: the same key and body answer
@@ -194,7 +208,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Accepted | Any | ErrorBody | HTTPValidationError]
+        Response[Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests]
     """
 
     kwargs = _get_kwargs(
@@ -212,10 +226,14 @@ async def asyncio(
     client: AuthenticatedClient,
     body: ReportRequest,
     idempotency_key: str | Unset | None = UNSET,
-) -> Accepted | Any | ErrorBody | HTTPValidationError | None:
+) -> Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests | None:
     """Create Report
 
      Build one report; with ``deliver_to``, a chain that then emails it as an attachment.
+
+    It counts against the tenant's reports per hour, its ``deliver_to`` against its
+    recipients per day (429 past either); the email goes in the ``transactional`` lane,
+    which the key must have (403 otherwise).
 
     Args:
         idempotency_key (None | str | Unset): Repeat a POST safely: the same key and body answer
@@ -229,7 +247,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Accepted | Any | ErrorBody | HTTPValidationError
+        Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests
     """
 
     return (

@@ -8,7 +8,9 @@ from ...client import AuthenticatedClient, Client
 from ...models.accepted import Accepted
 from ...models.error_body import ErrorBody
 from ...models.http_validation_error import HTTPValidationError
+from ...models.lane_refused import LaneRefused
 from ...models.report_batch_request import ReportBatchRequest
+from ...models.too_many_requests import TooManyRequests
 from ...types import UNSET, Response, Unset
 
 
@@ -36,7 +38,7 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Accepted | Any | ErrorBody | HTTPValidationError | None:
+) -> Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests | None:
     if response.status_code == 200:
         response_200 = cast(Any, None)
         return response_200
@@ -57,7 +59,7 @@ def _parse_response(
         return response_401
 
     if response.status_code == 403:
-        response_403 = ErrorBody.from_dict(response.json())
+        response_403 = LaneRefused.from_dict(response.json())
 
         return response_403
 
@@ -77,7 +79,7 @@ def _parse_response(
         return response_422
 
     if response.status_code == 429:
-        response_429 = ErrorBody.from_dict(response.json())
+        response_429 = TooManyRequests.from_dict(response.json())
 
         return response_429
 
@@ -94,7 +96,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Accepted | Any | ErrorBody | HTTPValidationError]:
+) -> Response[Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -108,11 +110,13 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: ReportBatchRequest,
     idempotency_key: str | Unset | None = UNSET,
-) -> Response[Accepted | Any | ErrorBody | HTTPValidationError]:
+) -> Response[Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests]:
     """Create Report Batch
 
      Build reports in parallel (a group); with ``deliver_to``, a chord whose callback
     emails one digest carrying every report once all of them succeeded.
+
+    Quotas and lanes as for one report: each report counts against reports per hour.
 
     Args:
         idempotency_key (None | str | Unset): Repeat a POST safely: the same key and body answer
@@ -127,7 +131,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Accepted | Any | ErrorBody | HTTPValidationError]
+        Response[Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests]
     """
 
     kwargs = _get_kwargs(
@@ -147,11 +151,13 @@ def sync(
     client: AuthenticatedClient,
     body: ReportBatchRequest,
     idempotency_key: str | Unset | None = UNSET,
-) -> Accepted | Any | ErrorBody | HTTPValidationError | None:
+) -> Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests | None:
     """Create Report Batch
 
      Build reports in parallel (a group); with ``deliver_to``, a chord whose callback
     emails one digest carrying every report once all of them succeeded.
+
+    Quotas and lanes as for one report: each report counts against reports per hour.
 
     Args:
         idempotency_key (None | str | Unset): Repeat a POST safely: the same key and body answer
@@ -166,7 +172,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Accepted | Any | ErrorBody | HTTPValidationError
+        Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests
     """
 
     return sync_detailed(
@@ -181,11 +187,13 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: ReportBatchRequest,
     idempotency_key: str | Unset | None = UNSET,
-) -> Response[Accepted | Any | ErrorBody | HTTPValidationError]:
+) -> Response[Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests]:
     """Create Report Batch
 
      Build reports in parallel (a group); with ``deliver_to``, a chord whose callback
     emails one digest carrying every report once all of them succeeded.
+
+    Quotas and lanes as for one report: each report counts against reports per hour.
 
     Args:
         idempotency_key (None | str | Unset): Repeat a POST safely: the same key and body answer
@@ -200,7 +208,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Accepted | Any | ErrorBody | HTTPValidationError]
+        Response[Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests]
     """
 
     kwargs = _get_kwargs(
@@ -218,11 +226,13 @@ async def asyncio(
     client: AuthenticatedClient,
     body: ReportBatchRequest,
     idempotency_key: str | Unset | None = UNSET,
-) -> Accepted | Any | ErrorBody | HTTPValidationError | None:
+) -> Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests | None:
     """Create Report Batch
 
      Build reports in parallel (a group); with ``deliver_to``, a chord whose callback
     emails one digest carrying every report once all of them succeeded.
+
+    Quotas and lanes as for one report: each report counts against reports per hour.
 
     Args:
         idempotency_key (None | str | Unset): Repeat a POST safely: the same key and body answer
@@ -237,7 +247,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Accepted | Any | ErrorBody | HTTPValidationError
+        Accepted | Any | ErrorBody | HTTPValidationError | LaneRefused | TooManyRequests
     """
 
     return (
