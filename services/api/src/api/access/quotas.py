@@ -1,6 +1,6 @@
 """Per-tenant quotas: recipients per day and reports per hour, counted in PostgreSQL.
 
-A submission is counted by ``api.charge_quotas`` (migration 0009) inside the very
+A submission is counted by ``api.charge_quotas`` (migration 0008) inside the very
 statement, or transaction, that stores its workflow: no extra round trip, one counter
 row per tenant, quota and window locked while it is added to, so the limits hold across
 every API process and replica. Past a limit the function raises, the statement fails,

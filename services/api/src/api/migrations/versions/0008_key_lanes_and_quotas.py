@@ -14,7 +14,7 @@
   transaction) that stores the workflow, so a refused submission rolls its counting
   back with everything else, and an accepted one is counted exactly once.
 
-Revision ID: 0009
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-02
 """
@@ -24,7 +24,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
