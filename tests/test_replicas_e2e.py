@@ -116,8 +116,10 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
             "SCHEDULE_BACKEND_CLEANUP": "off",
             "REPORT_RECIPIENTS": OPS,
         }
+        began = time.monotonic()
         for name in ("api", "email-worker", "report-worker", "scheduler"):
             processes.run([name, "migrate"], env)
+        migrated = time.monotonic()
         ports = [free_port(), free_port()]
         started: list[processes.ServiceProcess] = []
 
@@ -151,6 +153,10 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
             eventually(lambda: leader_of(schedulers), timeout=60)
             key = processes.create_api_key(env, TENANT)
             system_key = processes.create_api_key(env, "system")
+            print(
+                f"replicas: migrated in {migrated - began:.1f}s,"
+                f" every replica up {time.monotonic() - migrated:.1f}s later"
+            )
             with RoundRobin([(HOST, port) for port in ports]) as proxy:
                 yield Replicas(
                     env, proxy, sink, apis, intakes, email_workers, schedulers, key, system_key
@@ -254,17 +260,22 @@ def run(replicas: Replicas) -> Iterator[Run]:
             future.result()
     database_url = replicas.env["DATABASE_URL"]
 
-    def unfinished() -> int:
+    def unfinished() -> list[str]:
         with psycopg.connect(database_url) as db:
-            row = db.execute(
-                "SELECT count(*) FROM api.workflows WHERE tenant = %s AND finished_at IS NULL",
+            rows = db.execute(
+                "SELECT document::text FROM api.workflows WHERE tenant = %s"
+                " AND finished_at IS NULL",
                 (TENANT,),
-            ).fetchone()
-        assert row is not None
-        return int(row[0])
+            ).fetchall()
+        return [row[0] for row in rows]
 
-    eventually(lambda: unfinished() == 0, timeout=120)
+    try:
+        eventually(lambda: not unfinished(), timeout=120)
+    except AssertionError:
+        left = unfinished()
+        raise AssertionError(f"{len(left)} unfinished, e.g. {left[:3]}") from None
     seconds = time.monotonic() - began
+    ended = time.monotonic()
     # Ticks keep coming a while after the kill; then no more runs start.
     survivor = next(s for s in replicas.schedulers if s is not killed_scheduler)
     eventually(lambda: len(ticks_in(survivor, "tick sent")) >= 3, timeout=60)
@@ -272,7 +283,8 @@ def run(replicas: Replicas) -> Iterator[Run]:
     with client_of(replicas, replicas.system_key) as system:
         eventually(lambda: all(r["status"] in FINISHED for r in scheduled_runs(system)), timeout=90)
     print(
-        f"replicas: {len(submitted.all())} workflows in {seconds:.1f}s, "
+        f"replicas: scheduled runs ended {time.monotonic() - ended:.1f}s later; "
+        f"{len(submitted.all())} workflows in {seconds:.1f}s, "
         f"{submitted.resent} submissions sent again ({submitted.replayed} replayed), connections {dict(replicas.proxy.connections)}"
         f", passed over {dict(replicas.proxy.passed_over)}"
     )
