@@ -3,8 +3,10 @@ processes each) behind a round-robin, two intakes, three email workers, a report
 and two schedulers. Every workflow is tracked once, every tick started once, every email
 sent once, though an API server and the scheduler leader are SIGKILLed mid-run.
 
-The system is this module's own (a fresh vhost and database, its own SMTP sink), so
-every row and every message in it is this test's. Each replica runs on this one machine
+The system is this module's own (a fresh vhost, its own SMTP sink, and a PostgreSQL
+cluster of its own: a dozen replicas' pools would take a large share of a shared server's
+connections from whoever else uses it), so every row and every message in it is this
+test's. Each replica runs on this one machine
 as an operator would run it there: the same environment, its own port for an API, its
 own Celery node name for a worker (``--hostname``; containers get one from their host
 name). Submissions carry an ``Idempotency-Key`` and are sent again when their connection
@@ -32,8 +34,9 @@ import pytest
 
 from contracts.workflows import workflow_id_for
 from tests.support import processes
-from tests.support.infra import fresh_database, fresh_vhost, provide_broker, provide_database
+from tests.support.infra import fresh_vhost, provide_broker
 from tests.support.polling import FINISHED, eventually
+from tests.support.private_instances import private_postgres
 from tests.support.round_robin import RoundRobin
 from tests.support.smtp_sink import SmtpSink, free_port
 from tests.test_events_e2e import read_events
@@ -100,13 +103,15 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
     with (
         provide_broker(os.environ) as (broker, management),
         fresh_vhost(broker, management, prefix="replicas") as amqp_url,
-        provide_database(os.environ) as server,
-        fresh_database(server, prefix="replicas") as database_url,
+        private_postgres(log_dir) as postgres,
         sink_running() as sink,
     ):
         env = {
             "AMQP_URL": amqp_url,
-            "DATABASE_URL": database_url,
+            "DATABASE_URL": postgres.url,
+            # Four API server processes, two intakes, three email workers, a report worker
+            # and two schedulers hold about 50 connections at these sizes.
+            "DB_POOL_SIZE": "4",
             "SMTP_HOST": sink.host,
             "SMTP_PORT": str(sink.port),
             "WORKER_CONCURRENCY": "2",
@@ -285,8 +290,9 @@ def run(replicas: Replicas) -> Iterator[Run]:
     print(
         f"replicas: scheduled runs ended {time.monotonic() - ended:.1f}s later; "
         f"{len(submitted.all())} workflows in {seconds:.1f}s, "
-        f"{submitted.resent} submissions sent again ({submitted.replayed} replayed), connections {dict(replicas.proxy.connections)}"
-        f", passed over {dict(replicas.proxy.passed_over)}"
+        f"{submitted.resent} submissions sent again ({submitted.replayed} replayed),"
+        f" connections {dict(replicas.proxy.connections)},"
+        f" passed over {dict(replicas.proxy.passed_over)}"
     )
     yield Run(submitted, killed_api, killed_scheduler, seconds)
 
