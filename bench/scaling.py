@@ -4,8 +4,8 @@ this machine, and the CPU every process tree spends per email meanwhile.
 Each round stores a backlog first, with no email worker running: wrk submits the emails
 through the API, which publishes them all (the outbox is empty) into the lane's queue.
 Then N email worker processes start, each with its own Celery node name and the
-default pool (threads, ``WORKER_CONCURRENCY``); once every one of them says ``ready.``
-the clock and the CPU meters start, and they stop when the last of the round's
+default pool (threads, ``WORKER_CONCURRENCY``); a second after every one of them says
+``ready.`` the clock and the CPU meters start, and they stop when the last of the round's
 workflows has finished (its ``finished_at``, when a status read first says
 ``succeeded``). Emails per second counts the workflows finished after that moment over
 the time to the last; what was sent before it (by a worker that was ready first) is in
@@ -37,6 +37,8 @@ Say = Callable[[str], None]
 
 #: Email worker processes in each round, in order.
 WORKERS = (1, 2)
+#: Seconds after every worker is ready before the clock and the meters start.
+WARM_UP = 1.0
 #: The realistic sink's answer to DATA, in milliseconds (a relay in the same region).
 REALISTIC_LATENCY_MS = 50.0
 
@@ -113,6 +115,9 @@ def drain(
     try:
         for worker in started:
             processes.wait_for_log(worker, "ready.", timeout=120)
+        # A worker's last start-up steps (its consumers, heartbeats) come just after its
+        # "ready.": past them, what the meters see is the emails' work alone.
+        time.sleep(WARM_UP)
         ready = datetime.now(UTC)
         meters = {
             **trees,
