@@ -154,6 +154,12 @@ def drain(
             **per_tree,
         },
         "machine_busy_pct": machine.busy_pct,
+        # Where the floor is: one worker process runs Python on one core at a time (the
+        # GIL), and the machine has so many cores for everything an email costs.
+        "bound_per_s": {
+            "one_worker_process": round(1000 / worker_ms, 1) if worker_ms else 0.0,
+            "machine": round(1000 * (psutil.cpu_count() or 1) / (sum(per_tree.values()) or 1), 1),
+        },
     }
 
 
@@ -211,8 +217,9 @@ def markdown(result: Mapping[str, Any]) -> str:
     """The scaling rounds as a table."""
     lines = [
         "| SMTP sink | email workers | emails/s | ratio | CPU ms per email: total"
-        " (email workers, api, postgres, rabbitmq) | SMTP sink ms | machine busy |",
-        "|---|---|---|---|---|---|---|",
+        " (email workers, api, postgres, rabbitmq) | SMTP sink ms | machine busy |"
+        " bound: one worker process / the machine, emails/s |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for sink, figures in result.items():
         for key in ("one", "two"):
@@ -225,6 +232,7 @@ def markdown(result: Mapping[str, Any]) -> str:
             lines.append(
                 f"| {sink} ({figures['latency_ms']:g} ms) | {r['workers']} | {r['emails_per_s']}"
                 f" | {ratio} | {cpu['total']} ({parts}) | {cpu.get('smtp-sink', '-')}"
-                f" | {r['machine_busy_pct']}% |"
+                f" | {r['machine_busy_pct']}% | {r['bound_per_s']['one_worker_process']}"
+                f" / {r['bound_per_s']['machine']} |"
             )
     return "\n".join(lines)
