@@ -109,6 +109,10 @@ def bench_scaling(args: argparse.Namespace) -> dict[str, Any]:
         "started_at": started.isoformat(),
         "seconds": round(time.monotonic() - began, 1),
         "machine": described,
+        "infra": {
+            "vhost": unquote(urlsplit(amqp_url).path[1:]),
+            "database": urlsplit(database_url).path[1:],
+        },
         "servers": {"pids": found.pids, "missing": found.missing},
         "scaling": measured,
     }
