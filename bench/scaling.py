@@ -138,6 +138,11 @@ def drain(
         ).fetchone()
         if row and row[1] is not None:
             done, last = int(row[0]), row[1]
+    if done == 0:
+        raise RuntimeError(
+            f"{workers} worker(s) drained all {expected} emails before the meters started:"
+            " the backlog is too small to measure"
+        )
     seconds = max((last - ready).total_seconds(), 1e-3)
     per_tree = cpu.ms_per(done)
     worker_ms = round(sum(v for k, v in per_tree.items() if k.startswith("email-worker")), 3)
