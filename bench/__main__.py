@@ -24,7 +24,7 @@ from types import FrameType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from bench import chart, machine, run, table, wrk
+from bench import chart, machine, run, scaling, servers, system, table, wrk
 from bench.sizes import FULL, QUICK
 from bench.system import ROOT, service_env
 from tests.support.infra import fresh_database, fresh_vhost
@@ -71,7 +71,51 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--output", type=Path, help="the JSON file (default: bench/results/)")
     parser.add_argument("--logs", type=Path, help="keep the services' logs in this directory")
+    parser.add_argument(
+        "--only",
+        choices=["scaling"],
+        help="run one scenario alone instead of the suite: 'scaling', one email worker"
+        " against two (bench/scaling.py)",
+    )
     return parser.parse_args(argv)
+
+
+def bench_scaling(args: argparse.Namespace) -> dict[str, Any]:
+    """``--only scaling``: on a vhost and a database of its own, like the suite."""
+    sizes = QUICK if args.quick else FULL
+    started = datetime.now(UTC)
+    began = time.monotonic()
+    with (
+        fresh_vhost(args.amqp_url, args.rabbitmq_management_url, prefix="bench") as amqp_url,
+        fresh_database(args.database_url, prefix="bench") as database_url,
+        tempfile.TemporaryDirectory(prefix="bench-logs-") as scratch,
+    ):
+        log_dir = args.logs or Path(scratch)
+        log_dir.mkdir(parents=True, exist_ok=True)
+        described = machine.describe(amqp_url, database_url)
+        found = servers.locate(amqp_url, database_url)
+        for name, why in found.missing.items():
+            say(f"   {name} left out of the CPU figures: {why}")
+        env = service_env(amqp_url, database_url)
+        say("migrating the database and declaring the topology")
+        system.migrate(env)
+        say(f"email workers scaling: {sizes.scaling_emails:,} emails a round")
+        measured = scaling.measure(env, sizes.scaling_emails, found.pids, log_dir, say)
+        described["load_average_at_end"] = machine.load_average()
+    return {
+        "suite": "switchyard-bench",
+        "only": "scaling",
+        "quick": args.quick,
+        "started_at": started.isoformat(),
+        "seconds": round(time.monotonic() - began, 1),
+        "machine": described,
+        "infra": {
+            "vhost": unquote(urlsplit(amqp_url).path[1:]),
+            "database": urlsplit(database_url).path[1:],
+        },
+        "servers": {"pids": found.pids, "missing": found.missing},
+        "scaling": measured,
+    }
 
 
 def bench(args: argparse.Namespace) -> dict[str, Any]:
@@ -130,6 +174,17 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"bench: {missing}") from None
     _allow_open_files()
     signal.signal(signal.SIGTERM, _terminated)
+    if args.only == "scaling":
+        scaled = bench_scaling(args)
+        output = args.output or RESULTS / (
+            f"{scaled['started_at'][:19].replace(':', '')}-scaling"
+            f"{'-quick' if args.quick else ''}.json"
+        )
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(scaled, indent=2) + "\n")
+        print(scaling.markdown(scaled["scaling"]))
+        say(f"figures written to {output}")
+        return
     result = bench(args)
     output = args.output or RESULTS / (
         f"{result['started_at'][:19].replace(':', '')}{'-quick' if args.quick else ''}.json"

@@ -22,6 +22,7 @@ class Sizes:
     window_seconds: float = 10.0  # each window in which the API's queries are looked for
     clients: int = 64  # concurrent connections of the closed loops
     concurrency: int = 2  # prefork processes of the baseline's and the tutorial's workers
+    scaling_emails: int = 5_000  # the backlog of each round of email workers scaling
 
 
 FULL = Sizes(
@@ -45,4 +46,6 @@ QUICK = Sizes(
     unfinished=10_000,
     idle_seconds=10,
     held=100,
+    # Enough that a worker still has a backlog when the meters start, a second in.
+    scaling_emails=1_000,
 )

@@ -91,9 +91,18 @@ class System:
 
 
 @contextmanager
-def smtp_sink(log_dir: Path) -> Iterator[dict[str, str]]:
-    """The SMTP sink as a process of its own (``tests.support.smtp_sink``): the
-    ``SMTP_HOST`` and ``SMTP_PORT`` every stack sends to."""
+def smtp_sink(log_dir: Path, *options: str) -> Iterator[dict[str, str]]:
+    """The SMTP sink as a process of its own (``tests.support.smtp_sink``, given
+    ``options``): the ``SMTP_HOST`` and ``SMTP_PORT`` every stack sends to."""
+    with smtp_sink_process(log_dir, *options) as (env, _):
+        yield env
+
+
+@contextmanager
+def smtp_sink_process(
+    log_dir: Path, *options: str
+) -> Iterator[tuple[dict[str, str], processes.ServiceProcess]]:
+    """:func:`smtp_sink`, and the sink's process (to read its CPU)."""
     port = free_port()
     sink = processes.start(
         "smtp-sink",
@@ -105,13 +114,14 @@ def smtp_sink(log_dir: Path) -> Iterator[dict[str, str]]:
             "127.0.0.1",
             "--port",
             str(port),
+            *options,
         ],
         {"PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"},
         log_dir,
     )
     try:
         processes.wait_for_log(sink, "listening on")
-        yield {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port)}
+        yield {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port)}, sink
     finally:
         sink.stop()
 

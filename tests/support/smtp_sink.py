@@ -136,11 +136,13 @@ class _Handler:
         echo: bool,
         relay_to: tuple[str, int] | None,
         credentials: tuple[str, str] | None = None,
+        latency: float = 0.0,
     ) -> None:
         self.mailbox = mailbox
         self.echo = echo
         self.relay_to = relay_to
         self.credentials = credentials
+        self.latency = latency
 
     def authenticate(
         self, server: SMTP, session: Any, envelope: Any, mechanism: str, data: Any
@@ -162,6 +164,9 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.latency:
+            # A relay's answer to DATA takes its time (queueing, checks, a disk write).
+            await asyncio.sleep(self.latency)
         reply = self.mailbox.next_reply()
         if reply is not None:
             return reply
@@ -198,7 +203,8 @@ class SmtpSink:
     every other message, unchanged, to that SMTP server, and ``mailbox`` reads them back from
     there (see ``tests.support.mailpit``). With ``implicit_tls``, it speaks TLS from the first
     byte (SMTPS) with that context; with ``credentials``, it takes mail only from a client
-    that logged in with them over TLS.
+    that logged in with them over TLS. With ``latency`` (seconds), it answers each
+    message's DATA that much later, as a real relay does in tens of milliseconds.
     """
 
     def __init__(
@@ -211,11 +217,12 @@ class SmtpSink:
         relay_to: tuple[str, int] | None = None,
         implicit_tls: ssl.SSLContext | None = None,
         credentials: tuple[str, str] | None = None,
+        latency: float = 0.0,
     ) -> None:
         self.mailbox = mailbox or Mailbox()
         self.host = host
         self.port = port or free_port(host)
-        handler = _Handler(self.mailbox, echo, relay_to, credentials)
+        handler = _Handler(self.mailbox, echo, relay_to, credentials, latency)
         login: dict[str, Any] = {}
         if credentials is not None:
             # TLS is checked by the authenticator itself (see _over_tls).
@@ -236,8 +243,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=1025)
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="answer each DATA this much later"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no line per message")
     args = parser.parse_args()
-    sink = SmtpSink(args.host, args.port, echo=True).start()
+    sink = SmtpSink(
+        args.host, args.port, echo=not args.quiet, latency=args.latency_ms / 1000
+    ).start()
     print(f"[smtp-sink] listening on {args.host}:{sink.port}", flush=True)
     try:
         while True:

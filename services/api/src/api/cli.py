@@ -148,7 +148,11 @@ def main(argv: list[str] | None = None) -> None:
     worker = sub.add_parser("intake", help="run the worker that starts scheduled workflows")
     worker.add_argument("celery_args", nargs=argparse.REMAINDER)
     admin.add_commands(sub)
-    args = parser.parse_args(argv)
+    # Celery's own options (``intake --queues webhooks.deliver``) are not ours to know: a
+    # REMAINDER does not take an option that comes first, so they are passed on as is.
+    args, celery_options = parser.parse_known_args(argv)
+    if celery_options and args.command != "intake":
+        parser.error(f"unrecognized arguments: {' '.join(celery_options)}")
     if args.command in ("keys", "quotas"):
         raise SystemExit(admin.run(args))
     if args.command == "migrate":
@@ -156,6 +160,6 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "db-roles":
         db_roles()
     elif args.command == "intake":
-        intake(args.celery_args)
+        intake([*celery_options, *args.celery_args])
     else:
         serve()

@@ -53,8 +53,12 @@ def main(argv: list[str] | None = None) -> None:
     worker = sub.add_parser("run", help="consume the reports queue (the default)")
     worker.add_argument("celery_args", nargs=argparse.REMAINDER)
     sub.add_parser("migrate", help="apply the report worker's migrations")
-    args = parser.parse_args(argv)
+    # Celery's own options (``run --hostname email-worker-2@%h``) are not ours to know:
+    # a REMAINDER does not take an option that comes first, so they are passed on as is.
+    args, celery_options = parser.parse_known_args(argv)
     if args.command == "migrate":
+        if celery_options:
+            parser.error(f"unrecognized arguments: {' '.join(celery_options)}")
         migrate()
     else:
-        run(getattr(args, "celery_args", []) or [])
+        run([*celery_options, *(getattr(args, "celery_args", []) or [])])
