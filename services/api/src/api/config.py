@@ -59,12 +59,15 @@ class Settings(PlatformSettings):
     #: Seconds the broker has to confirm a batch the relay published.
     relay_confirm_timeout: float = Field(default=10.0, gt=0)
     #: Times the broker may refuse one outbox message before it is moved aside
-    #: (``api.outbox_dead``) and its workflow fails with the broker's reason.
-    outbox_max_attempts: int = Field(default=8, ge=1)
+    #: (``api.outbox_dead``) and its workflow fails with the broker's reason. With the
+    #: backoff below, 9 to 18 minutes of refusals: a quorum queue without its majority
+    #: (two of three cluster nodes down) nacks every publish, and an outage that short
+    #: must fail nothing.
+    outbox_max_attempts: int = Field(default=12, ge=1)
     #: Seconds a refused message waits before its second attempt, doubling with each
     #: refusal up to ``outbox_retry_backoff_max`` (jittered); the rows behind it go on.
     outbox_retry_backoff: float = Field(default=1.0, gt=0)
-    outbox_retry_backoff_max: float = Field(default=60.0, gt=0)
+    outbox_retry_backoff_max: float = Field(default=300.0, gt=0)
     #: ``/readyz`` answers 503 once a message due for publishing has waited this long.
     outbox_max_age: float = Field(default=30.0, gt=0)
     #: Processes of the intake worker (``api intake``), as ``WORKER_CONCURRENCY`` of workers.
