@@ -54,7 +54,10 @@ def test_a_service_schema_grants_others_its_declared_views_and_nothing_else() ->
     for schema in SERVICE_ROLES:
         granted = {(g.role, name) for g in READS[schema] for name in g.objects}
         declared = {
-            (reader, view.name) for view in VIEWS if view.schema == schema for reader in view.readers
+            (reader, view.name)
+            for view in VIEWS
+            if view.schema == schema
+            for reader in view.readers
         }
         assert granted == declared
     assert ("report_worker", "deliveries_v1") in {

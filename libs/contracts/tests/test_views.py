@@ -66,9 +66,7 @@ def test_dropping_a_version_nobody_declares_any_more_is_recorded_by_update(
     assert views.load_view_snapshots(tmp_path) == {V1.qualified: REPORTS}
     assert views.stale_view_snapshots([V1], {V1.qualified: REPORTS}, tmp_path) == []
     wider = View("report_worker", "reports_v1", ("api", "email_worker"))
-    assert views.stale_view_snapshots([wider], {V1.qualified: REPORTS}, tmp_path) == [
-        V1.qualified
-    ]
+    assert views.stale_view_snapshots([wider], {V1.qualified: REPORTS}, tmp_path) == [V1.qualified]
     views.write_view_snapshots([], {}, tmp_path)
     assert views.load_view_snapshots(tmp_path) == {}
 

@@ -160,9 +160,7 @@ def load_view_snapshots(directory: Path = VIEW_SNAPSHOTS) -> dict[str, Columns]:
 
 def render_view_snapshot(view: View, columns: Columns) -> str:
     """The committed form of ``view``'s snapshot: one column a line, so a diff reads."""
-    lines = ",\n".join(
-        f"    {json.dumps({'name': name, 'type': kind})}" for name, kind in columns
-    )
+    lines = ",\n".join(f"    {json.dumps({'name': name, 'type': kind})}" for name, kind in columns)
     head = {"view": view.qualified, "owner": view.schema, "readers": sorted(view.readers)}
     fields = "".join(f"  {json.dumps(key)}: {json.dumps(value)},\n" for key, value in head.items())
     return "{\n" + fields + '  "columns": [\n' + lines + "\n  ]\n}\n"
