@@ -83,6 +83,6 @@ up *args:
 client: sync
     @uv run --frozen python scripts/generate_client.py
 
-# Record compatible contract changes in libs/contracts/snapshots (refuses breaking ones)
-snapshot: sync
-    @uv run --frozen python -m contracts.compat --update
+# Record compatible contract changes in libs/contracts/snapshots (refuses breaking ones); --database-url URL: the views too
+snapshot *args: sync
+    @uv run --frozen python -m contracts.compat --update {{args}}

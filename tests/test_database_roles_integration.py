@@ -27,6 +27,7 @@ from contracts.database_roles import (
     bootstrap,
     role_url,
 )
+from contracts.views import VIEWS
 from tests.support import processes
 from tests.support.infra import fresh_database, with_database
 from tests.support.private_instances import private_postgres
@@ -124,6 +125,25 @@ def test_a_role_cannot_write_another_services_tables(
 
 
 @pytest.mark.parametrize("role", SERVICE_ROLES)
+def test_a_role_reads_no_other_services_table_only_its_published_views(
+    migrated: dict[str, str], database_roles: dict[str, str], role: str
+) -> None:
+    """Cross-service reads go through the owners' versioned views (``contracts.views``):
+    every table of another schema is refused, every view declared for the role answers."""
+    admin, url = migrated["DATABASE_URL"], database_roles[role]
+    tables = [t for schema in SCHEMAS if schema != role for t, _ in tables_of(admin, schema)]
+    assert len(tables) >= 7, "the other services' tables were not found"
+    for table in tables:
+        statement = sql.SQL("SELECT 1 FROM {} LIMIT 1").format(sql.SQL(table))
+        assert refused(url, statement), f"{role} may read the table {table}"
+    readable = [view for view in VIEWS if role in view.readers]
+    assert bool(readable) is (role != "scheduler")
+    for view in readable:
+        statement = sql.SQL("SELECT * FROM {} LIMIT 1").format(sql.SQL(view.qualified))
+        assert not refused(url, statement), f"{role} may not read {view.qualified}"
+
+
+@pytest.mark.parametrize("role", SERVICE_ROLES)
 def test_only_the_api_reads_the_key_hashes(database_roles: dict[str, str], role: str) -> None:
     statement = sql.SQL("SELECT key_hash FROM api.api_keys LIMIT 1")
     assert refused(database_roles[role], statement) is (role != "api")
@@ -166,6 +186,8 @@ def held_privileges(admin_url: str, role: str) -> set[tuple[str, str]]:
 def test_outside_its_schema_a_role_holds_exactly_the_declared_grants(
     migrated: dict[str, str], role: str
 ) -> None:
+    """Outside its schema: ``SELECT`` on exactly the views declared for it, and what the
+    result backend's tables need."""
     declared = {
         (f"{schema}.{table}".removeprefix("public."), privilege.strip())
         for schema, grants in READS.items()

@@ -11,6 +11,7 @@ from contracts.database_roles import (
     grant_statements,
     role_url,
 )
+from contracts.views import VIEWS
 
 
 @pytest.mark.parametrize(
@@ -49,13 +50,28 @@ def test_reads_of_other_schemas_are_select_only_and_never_the_key_hashes() -> No
             assert not (schema == "api" and "api_keys" in grant.objects)
 
 
+def test_a_service_schema_grants_others_its_declared_views_and_nothing_else() -> None:
+    for schema in SERVICE_ROLES:
+        granted = {(g.role, name) for g in READS[schema] for name in g.objects}
+        declared = {
+            (reader, view.name)
+            for view in VIEWS
+            if view.schema == schema
+            for reader in view.readers
+        }
+        assert granted == declared
+    assert ("report_worker", "deliveries_v1") in {
+        (g.role, name) for g in READS["email_worker"] for name in g.objects
+    }
+
+
 def test_a_schema_revokes_from_the_others_before_granting_and_grants_its_own_role() -> None:
     statements = grant_statements("email_worker", set(SERVICE_ROLES))
     revokes = [n for n, s in enumerate(statements) if s.startswith("REVOKE")]
     grants = [n for n, s in enumerate(statements) if s.startswith(("GRANT", "ALTER"))]
     assert max(revokes) < min(grants)
     assert not any("FROM email_worker" in s for s in statements)
-    assert "GRANT SELECT ON TABLE email_worker.deliveries TO report_worker" in statements
+    assert "GRANT SELECT ON TABLE email_worker.deliveries_v1 TO report_worker" in statements
     assert any(s.startswith("ALTER DEFAULT PRIVILEGES IN SCHEMA email_worker") for s in statements)
     assert not any(s.endswith(("TO api", "TO scheduler")) for s in statements)
 

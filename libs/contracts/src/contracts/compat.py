@@ -9,7 +9,9 @@ task name (``email.send.v2``) served beside the old one during the rollout, so t
 name's snapshot must stay satisfied.
 
 ``python -m contracts.compat`` checks; ``python -m contracts.compat --update`` rewrites
-the snapshots when every change is compatible (``just snapshot``).
+the snapshots when every change is compatible (``just snapshot``). Given
+``--database-url`` (a database every service has migrated), both also check and record
+the cross-service views' snapshots (:mod:`contracts.views`).
 """
 
 from __future__ import annotations
@@ -160,12 +162,19 @@ def write_snapshots(schemas: Mapping[str, Any], directory: Path = SNAPSHOTS) -> 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m contracts.compat", description=__doc__)
     parser.add_argument("--update", action="store_true", help="rewrite compatible snapshots")
+    parser.add_argument(
+        "--database-url",
+        help="also check (or record) the published views, as a database every service"
+        " migrated holds them",
+    )
     args = parser.parse_args(argv)
     snapshots, schemas = load_snapshots(), current_schemas()
     problems = compare(snapshots, schemas)
     if problems:
         print("breaking contract changes (ship them under a new task name):")
         print("\n".join(f"  {problem}" for problem in problems))
+        return 1
+    if args.database_url and not _views(args.database_url, update=args.update):
         return 1
     if args.update:
         write_snapshots(schemas)
@@ -174,6 +183,29 @@ def main(argv: list[str] | None = None) -> int:
         print("compatible changes not yet in the snapshots: run `just snapshot`")
         return 1
     return 0
+
+
+def _views(database_url: str, *, update: bool) -> bool:
+    import psycopg
+
+    from contracts import views
+
+    with psycopg.connect(database_url) as conn:
+        live = views.live_columns(conn)
+    problems = views.declaration_problems()
+    breaking, unrecorded = views.view_problems(views.VIEWS, views.load_view_snapshots(), live)
+    if problems or breaking:
+        print("breaking view changes (publish a new version instead):")
+        print("\n".join(f"  {problem}" for problem in [*problems, *breaking]))
+        return False
+    if update:
+        views.write_view_snapshots(views.VIEWS, live)
+        print(f"view snapshots updated in {views.VIEW_SNAPSHOTS}")
+    elif unrecorded or (stale := views.stale_view_snapshots(views.VIEWS, live)):
+        print("view changes not yet in the snapshots: run `just snapshot --database-url URL`")
+        print("\n".join(f"  {problem}" for problem in unrecorded or stale))
+        return False
+    return True
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ Who may touch what is declared here, once, and applied from two places:
 - :func:`grant_schema`, called by each service's migrations as the migration role (the
   owner of every schema), grants that service's role DML on its own schema (tables made
   later included: default privileges), and the other roles ``SELECT`` on exactly the
-  tables of it they read (:data:`READS`). It revokes first, so the grants converge on
-  this declaration on every ``migrate``.
+  views of it they read (:data:`READS`, from :data:`contracts.views.VIEWS`): never on its
+  tables. It revokes first, so the grants converge on this declaration on every
+  ``migrate``.
 
 Roles are cluster-wide, grants per database: several databases on one server (test
 sessions) share the roles, and two bootstraps at once are safe.
@@ -30,6 +31,7 @@ from pydantic import Field, SecretStr
 from sqlalchemy import Connection, text
 
 from contracts.settings import PlatformSettings
+from contracts.views import VIEWS
 
 API = "api"
 EMAIL_WORKER = "email_worker"
@@ -60,19 +62,28 @@ class Grant:
     kind: str = "TABLE"
 
 
-#: What each schema's migrations grant to the other services' roles: the cross-service
-#: reads, read-only. ``public`` is Celery's result tables, granted by ``api migrate``:
-#: the API writes them too (cancel marks, chord groups) and its intake deletes expired
-#: results; the workers store their results; the email worker reads groups (it runs
-#: ``celery.chord_unlock``).
+def _view_reads(schema: str) -> tuple[Grant, ...]:
+    """``SELECT`` on each of ``schema``'s published views to the roles that read it."""
+    readers = sorted({reader for view in VIEWS if view.schema == schema for reader in view.readers})
+    return tuple(
+        Grant(
+            reader,
+            "SELECT",
+            tuple(v.name for v in VIEWS if v.schema == schema and reader in v.readers),
+        )
+        for reader in readers
+    )
+
+
+#: What each schema's migrations grant to the other services' roles: ``SELECT`` on the
+#: views the schema publishes (:data:`contracts.views.VIEWS`), nothing on its tables.
+#: ``public`` is Celery's result tables: not a service's private tables but the result
+#: backend's own published format (Celery's models, at the version the lock pins), made
+#: and owned by ``api migrate``, which grants them: the API writes them too (cancel
+#: marks, chord groups) and its intake deletes expired results; the workers store their
+#: results; the email worker reads groups (it runs ``celery.chord_unlock``).
 READS: Mapping[str, tuple[Grant, ...]] = {
-    API: (Grant(REPORT_WORKER, "SELECT", ("workflows",)),),
-    EMAIL_WORKER: (Grant(REPORT_WORKER, "SELECT", ("deliveries",)),),
-    REPORT_WORKER: (
-        Grant(API, "SELECT", ("reports", "report_chunks")),
-        Grant(EMAIL_WORKER, "SELECT", ("reports", "report_chunks")),
-    ),
-    SCHEDULER: (),
+    **{schema: _view_reads(schema) for schema in SERVICE_ROLES},
     "public": (
         Grant(API, "SELECT, INSERT, UPDATE, DELETE", RESULT_TABLES),
         Grant(API, "USAGE, SELECT", RESULT_SEQUENCES, "SEQUENCE"),

@@ -1,4 +1,9 @@
-"""Report workflows' payloads, and reading the stored reports the report worker wrote."""
+"""Report workflows' payloads, and reading the stored reports the report worker wrote.
+
+The reports are read through the views the report worker publishes for that
+(``report_worker.reports_v1``, ``report_content_v1``: ``contracts.views``), never its
+tables.
+"""
 
 from __future__ import annotations
 
@@ -74,7 +79,7 @@ async def find(executor: Executor, report_id: UUID, tenant: str) -> dict[str, An
     """The stored report's metadata, when it exists and belongs to ``tenant``."""
     row = await executor.fetchrow(
         "SELECT id, kind, format, period_start, period_end, content_type, filename, size,"
-        " rows, sha256, created_at FROM report_worker.reports WHERE id = $1 AND tenant = $2",
+        " rows, sha256, created_at FROM report_worker.reports_v1 WHERE id = $1 AND tenant = $2",
         report_id,
         tenant,
     )
@@ -90,7 +95,7 @@ async def content(pool: asyncpg.Pool, report_id: UUID) -> AsyncIterator[bytes]:
     seq = -1
     while True:
         row = await pool.fetchrow(
-            "SELECT seq, data FROM report_worker.report_chunks"
+            "SELECT seq, data FROM report_worker.report_content_v1"
             " WHERE report_id = $1 AND seq > $2 ORDER BY seq LIMIT 1",
             report_id,
             seq,

@@ -1,4 +1,4 @@
-"""The email worker's table (schema ``email_worker``) and the reports it reads."""
+"""The email worker's table (schema ``email_worker``) and the report views it reads."""
 
 from __future__ import annotations
 
@@ -48,11 +48,12 @@ Index(
     postgresql_where=deliveries.c.outcome == "sent",
 )
 
-# The report worker's tables, read (never written) to attach reports by reference.
+# The views the report worker publishes (contracts.views), read to attach reports by
+# reference: never its tables.
 _reports_schema = MetaData(schema="report_worker")
 
 reports = Table(
-    "reports",
+    "reports_v1",
     _reports_schema,
     Column("id", Uuid, primary_key=True),
     Column("tenant", Text),
@@ -62,7 +63,7 @@ reports = Table(
 )
 
 report_chunks = Table(
-    "report_chunks",
+    "report_content_v1",
     _reports_schema,
     Column("report_id", Uuid, primary_key=True),
     Column("seq", Integer, primary_key=True),

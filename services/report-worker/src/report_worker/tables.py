@@ -1,4 +1,4 @@
-"""The report worker's tables (schema ``report_worker``) and the tables it reads.
+"""The report worker's tables (schema ``report_worker``) and the views it reads.
 
 A report's bytes live in ``report_chunks``, in order, a chunk at a time: neither building
 nor serving a report ever holds the whole artifact in memory.
@@ -50,11 +50,12 @@ report_chunks = Table(
     Column("data", LargeBinary, nullable=False),
 )
 
-# What the reports are computed from: other services' tables, read, never written.
+# What the reports are computed from: the views the other services publish for it
+# (contracts.views), never their tables.
 _sources = MetaData()
 
 deliveries = Table(
-    "deliveries",
+    "deliveries_v1",
     _sources,
     Column("tenant", Text),
     Column("lane", Text),
@@ -65,7 +66,7 @@ deliveries = Table(
 )
 
 workflows = Table(
-    "workflows",
+    "workflows_v1",
     _sources,
     Column("tenant", Text),
     Column("kind", Text),
