@@ -53,11 +53,14 @@ class ServiceProcess:
 
 
 def start(name: str, argv: list[str], env: Mapping[str, str], log_dir: Path) -> ServiceProcess:
+    """Start a service; it serves no metrics unless ``env`` gives it ``METRICS_PORT``: the
+    API's default port (9809) would be shared by every API a session, or a session beside
+    it, starts."""
     log_path = log_dir / f"{name}.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             [str(BIN / argv[0]), *argv[1:]],
-            env={**os.environ, **env},
+            env={**os.environ, "METRICS_PORT": "0", **env},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
