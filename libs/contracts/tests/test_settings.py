@@ -255,3 +255,17 @@ def test_a_transaction_pooler_without_a_session_url_stops_the_service(
 def test_an_unknown_pooler_mode_is_refused(pooler: str) -> None:
     with pytest.raises(ValidationError):
         PlatformSettings(database_pooler=pooler)
+
+
+def test_worker_settings_add_concurrency_and_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+    from contracts.settings import WorkerSettings
+
+    defaults = WorkerSettings()
+    assert (defaults.worker_concurrency, defaults.metrics_port) == (2, 0)
+    assert defaults.metrics_host == "127.0.0.1"
+    monkeypatch.setenv("WORKER_CONCURRENCY", "6")
+    monkeypatch.setenv("METRICS_PORT", "")
+    assert (WorkerSettings().worker_concurrency, WorkerSettings().metrics_port) == (6, 0)
+    monkeypatch.setenv("WORKER_CONCURRENCY", "0")
+    with pytest.raises(ValidationError):
+        WorkerSettings()

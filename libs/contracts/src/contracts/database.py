@@ -12,11 +12,15 @@ again on each server connection it hands that client. Naive columns (Celery's
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 
 from contracts.settings import PlatformSettings
+
+SettingsT = TypeVar("SettingsT", bound=PlatformSettings)
 
 
 def connect_args(application_name: str, *, pooled: bool) -> dict[str, Any]:
@@ -50,3 +54,43 @@ def pooled_engine(settings: PlatformSettings, application_name: str, **options: 
         **connect_args(application_name, pooled=settings.transaction_pooled),
     }
     return in_utc(create_engine(settings.sync_database_url, connect_args=args, **options))
+
+
+def per_process(make: Callable[[], Engine]) -> Callable[[], Engine]:
+    """A function returning this process's engine, made by ``make`` on first use and
+    again in each forked child, which must not share its parent's sockets."""
+    engine: Engine | None = None
+    pid: int | None = None
+
+    def current() -> Engine:
+        nonlocal engine, pid
+        if engine is None or pid != os.getpid():
+            engine = make()
+            pid = os.getpid()
+        return engine
+
+    return current
+
+
+def worker_engine(
+    settings: Callable[[], SettingsT],
+    application_name: str,
+    *,
+    max_overflow: Callable[[SettingsT], int],
+) -> Callable[[], Engine]:
+    """A worker's own engine on ``DATABASE_URL``, one per process (:func:`per_process`):
+    two connections kept and ``max_overflow(settings)`` more at most, each checked before
+    use and replaced after half an hour. ``settings`` is called when it is first made."""
+
+    def make() -> Engine:
+        current = settings()
+        return pooled_engine(
+            current,
+            application_name,
+            pool_size=2,
+            max_overflow=max_overflow(current),
+            pool_pre_ping=True,
+            pool_recycle=1800,
+        )
+
+    return per_process(make)

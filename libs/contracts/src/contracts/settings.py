@@ -32,6 +32,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.metrics import MetricsPort
+
 DEFAULT_AMQP_URL = "amqp://guest:guest@localhost:5672//"
 DEFAULT_DATABASE_URL = "postgresql://postgres@localhost:5432/postgres"
 
@@ -178,6 +180,18 @@ class PlatformSettings(BaseSettings):
         """The broker user of ``AMQP_URL`` (its first node's; AMQP's ``guest`` when it
         names none)."""
         return unquote(self.amqp_urls[0].username or "") or "guest"
+
+
+class WorkerSettings(PlatformSettings):
+    """What every worker service adds to :class:`PlatformSettings`: how many tasks it
+    runs at once and where it serves its metrics. A worker's settings extend this,
+    giving ``worker_concurrency`` its own default where it needs one."""
+
+    #: Tasks run at once (``WORKER_CONCURRENCY``): prefork children, or threads.
+    worker_concurrency: int = Field(default=2, ge=1)
+    #: Port of the worker's Prometheus endpoint (0 or empty: none), and its address.
+    metrics_port: MetricsPort = 0
+    metrics_host: str = "127.0.0.1"
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)

@@ -8,30 +8,23 @@ from __future__ import annotations
 import argparse
 import socket
 import sys
-from importlib.resources import files
 
 import uvicorn
-from alembic import command
-from alembic.config import Config
 
 from api import serving
 from api.access import admin
 from api.config import Settings, get_settings
 from contracts import create_celery_app, database_roles, webhooks, workflows
 from contracts.celery_app import declare_topology, prepare_result_store
+from contracts.cli import celery_options, worker_argv
 from contracts.logs import configure_logging
 from contracts.metrics import (
     mark_process_dead,
     prepare_multiprocess_dir,
     remove_multiprocess_dir,
 )
+from contracts.migrations import upgrade
 from contracts.settings import load_settings
-
-
-def alembic_config() -> Config:
-    config = Config(str(files("api").joinpath("alembic.ini")))
-    config.set_main_option("script_location", "api:migrations")
-    return config
 
 
 def migrate() -> None:
@@ -40,7 +33,7 @@ def migrate() -> None:
     settings = get_settings()
     app = create_celery_app("api-migrate", settings)
     prepare_result_store(app)
-    command.upgrade(alembic_config(), "head")
+    upgrade("api")
     declare_topology(app)
     app.close()
     print("api: schema at head, result tables ready, broker topology declared")
@@ -121,21 +114,9 @@ def intake(extra: list[str]) -> None:
     settings = get_settings()
     from api.intake.worker import app
 
+    queues = f"{workflows.QUEUE.name},{webhooks.QUEUE.name}"
     app.worker_main(
-        [
-            "worker",
-            "--queues",
-            f"{workflows.QUEUE.name},{webhooks.QUEUE.name}",
-            "--hostname",
-            f"api-intake@{socket.gethostname()}",
-            "--concurrency",
-            str(settings.worker_concurrency),
-            "--pool",
-            "prefork",
-            "--loglevel",
-            "INFO",
-            *extra,
-        ]
+        worker_argv("api-intake", queues, settings.worker_concurrency, "prefork", extra)
     )
 
 
@@ -148,11 +129,8 @@ def main(argv: list[str] | None = None) -> None:
     worker = sub.add_parser("intake", help="run the worker that starts scheduled workflows")
     worker.add_argument("celery_args", nargs=argparse.REMAINDER)
     admin.add_commands(sub)
-    # Celery's own options (``intake --queues webhooks.deliver``) are not ours to know: a
-    # REMAINDER does not take an option that comes first, so they are passed on as is.
-    args, celery_options = parser.parse_known_args(argv)
-    if celery_options and args.command != "intake":
-        parser.error(f"unrecognized arguments: {' '.join(celery_options)}")
+    # Celery's own options (``intake --queues webhooks.deliver``) are passed on as is.
+    args, extra = celery_options(parser, argv, passes_on={"intake"})
     if args.command in ("keys", "quotas"):
         raise SystemExit(admin.run(args))
     if args.command == "migrate":
@@ -160,6 +138,6 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "db-roles":
         db_roles()
     elif args.command == "intake":
-        intake([*celery_options, *args.celery_args])
+        intake(extra)
     else:
         serve()

@@ -2,63 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
-import socket
-from importlib.resources import files
-
-from alembic import command
-from alembic.config import Config
-
+from contracts.cli import service_main, worker_argv
 from email_worker.config import get_settings
 
-
-def alembic_config() -> Config:
-    config = Config(str(files("email_worker").joinpath("alembic.ini")))
-    config.set_main_option("script_location", "email_worker:migrations")
-    return config
-
-
-def migrate() -> None:
-    """Apply the email worker's migrations (schema ``email_worker``)."""
-    get_settings()
-    command.upgrade(alembic_config(), "head")
-    print("email-worker: schema at head")
+#: What ``run`` and ``migrate`` do, for ``--help``.
+HELPS = ("consume the email queues", "apply the email worker's migrations")
 
 
 def run(extra: list[str]) -> None:
     settings = get_settings()
     from email_worker.worker import app
 
-    app.worker_main(
-        [
-            "worker",
-            "--queues",
-            settings.email_queues,
-            "--hostname",
-            f"email-worker@{socket.gethostname()}",
-            "--concurrency",
-            str(settings.worker_concurrency),
-            "--pool",
-            settings.worker_pool,
-            "--loglevel",
-            "INFO",
-            *extra,
-        ]
-    )
+    queues, pool = settings.email_queues, settings.worker_pool
+    app.worker_main(worker_argv("email-worker", queues, settings.worker_concurrency, pool, extra))
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="email-worker", description=__doc__)
-    sub = parser.add_subparsers(dest="command")
-    worker = sub.add_parser("run", help="consume the email queues (the default)")
-    worker.add_argument("celery_args", nargs=argparse.REMAINDER)
-    sub.add_parser("migrate", help="apply the email worker's migrations")
-    # Celery's own options (``run --hostname email-worker-2@%h``) are not ours to know:
-    # a REMAINDER does not take an option that comes first, so they are passed on as is.
-    args, celery_options = parser.parse_known_args(argv)
-    if args.command == "migrate":
-        if celery_options:
-            parser.error(f"unrecognized arguments: {' '.join(celery_options)}")
-        migrate()
-    else:
-        run([*celery_options, *(getattr(args, "celery_args", []) or [])])
+    service_main("email-worker", __doc__, run, argv, settings=get_settings, helps=HELPS)

@@ -7,11 +7,11 @@ from typing import Literal
 
 from pydantic import Field, FilePath, SecretStr, ValidationInfo, field_validator
 
-from contracts import PlatformSettings, load_settings
-from contracts.metrics import MetricsPort
+from contracts import load_settings
+from contracts.settings import WorkerSettings
 
 
-class Settings(PlatformSettings):
+class Settings(WorkerSettings):
     """``AMQP_URL`` and ``DATABASE_URL`` as in every service, plus SMTP and the worker's own."""
 
     smtp_host: str = "localhost"
@@ -35,9 +35,6 @@ class Settings(PlatformSettings):
     worker_concurrency: int = Field(default=8, ge=1)
     #: Celery's execution pool: ``threads`` (default) or ``prefork``.
     worker_pool: Literal["threads", "prefork"] = "threads"
-    #: Port of the worker's Prometheus endpoint (0 or empty: none), and its address.
-    metrics_port: MetricsPort = 0
-    metrics_host: str = "127.0.0.1"
     #: Queues this worker consumes, comma separated (default: both lanes).
     email_queues: str = "email.transactional,email.bulk"
     #: First retry delay in seconds; doubles each attempt, with full jitter.

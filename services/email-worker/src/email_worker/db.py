@@ -3,16 +3,14 @@ threads: what the email worker reads itself (the reports it attaches)."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
 import structlog
-from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from contracts.database import pooled_engine
+from contracts.database import worker_engine
 from email_worker.config import get_settings
 
 log = structlog.get_logger(__name__)
@@ -22,25 +20,11 @@ T = TypeVar("T")
 #: How long a task waits for the database to come back (a restart, a failover).
 PATIENCE = 60.0
 
-_engine: Engine | None = None
-_engine_pid: int | None = None
-
-
-def engine() -> Engine:
-    """This process's engine; a forked child builds its own instead of sharing sockets."""
-    global _engine, _engine_pid
-    if _engine is None or _engine_pid != os.getpid():
-        settings = get_settings()
-        _engine = pooled_engine(
-            settings,
-            "email-worker",
-            pool_size=2,
-            max_overflow=settings.worker_concurrency,
-            pool_pre_ping=True,
-            pool_recycle=1800,
-        )
-        _engine_pid = os.getpid()
-    return _engine
+#: This process's engine: what the email worker reads itself (the reports it attaches),
+#: with a connection beyond the two kept for each thread that may want one.
+engine = worker_engine(
+    get_settings, "email-worker", max_overflow=lambda settings: settings.worker_concurrency
+)
 
 
 def unreachable(error: DBAPIError) -> bool:

@@ -6,18 +6,14 @@ from functools import lru_cache
 
 from pydantic import Field
 
-from contracts import PlatformSettings, load_settings
-from contracts.metrics import MetricsPort
+from contracts import load_settings
+from contracts.settings import WorkerSettings
 
 
-class Settings(PlatformSettings):
-    """``AMQP_URL`` and ``DATABASE_URL`` as in every service, plus the worker's own."""
+class Settings(WorkerSettings):
+    """``AMQP_URL`` and ``DATABASE_URL`` as in every service, ``WORKER_CONCURRENCY`` (prefork
+    children) and ``METRICS_PORT`` as in every worker, plus the report worker's own."""
 
-    #: Worker processes (prefork children).
-    worker_concurrency: int = Field(default=2, ge=1)
-    #: Port of the worker's Prometheus endpoint (0 or empty: none), and its address.
-    metrics_port: MetricsPort = 0
-    metrics_host: str = "127.0.0.1"
     #: Queues this worker consumes, comma separated.
     report_queues: str = "reports.default"
     #: Rows fetched from the server-side cursor at a time.

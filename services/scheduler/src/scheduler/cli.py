@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
-from importlib.resources import files
-
-from alembic import command
-from alembic.config import Config
-
+from contracts.cli import service_main
 from scheduler import schedules
 from scheduler.config import get_settings
 
-
-def alembic_config() -> Config:
-    config = Config(str(files("scheduler").joinpath("alembic.ini")))
-    config.set_main_option("script_location", "scheduler:migrations")
-    return config
-
-
-def migrate() -> None:
-    """Apply the scheduler's migrations (schema ``scheduler``: beat's state)."""
-    get_settings()
-    command.upgrade(alembic_config(), "head")
-    print("scheduler: schema at head")
+#: What ``run`` and ``migrate`` do, for ``--help``.
+HELPS = ("run Celery beat", "apply the scheduler's migrations (beat's state)")
 
 
 def run(extra: list[str]) -> None:
@@ -34,13 +19,4 @@ def run(extra: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="scheduler", description=__doc__)
-    sub = parser.add_subparsers(dest="command")
-    beat = sub.add_parser("run", help="run Celery beat (the default)")
-    beat.add_argument("celery_args", nargs=argparse.REMAINDER)
-    sub.add_parser("migrate", help="apply the scheduler's migrations (beat's state)")
-    args = parser.parse_args(argv)
-    if args.command == "migrate":
-        migrate()
-    else:
-        run(getattr(args, "celery_args", []) or [])
+    service_main("scheduler", __doc__, run, argv, settings=get_settings, helps=HELPS)

@@ -10,16 +10,13 @@ from typing import Any
 
 import asyncpg
 from celery import Celery, Task
-from celery.signals import setup_logging
 
 from api.config import Settings, get_settings
 from api.intake import starts
 from api.intake.lost_messages import LostMessageHandler, LostMessages
 from api.intake.runtime import Runtime
 from api.webhooks import task as webhooks
-from contracts import create_celery_app
-from contracts.logs import configure_logging
-from contracts.observability import instrument_worker
+from contracts.entrypoint import worker_app
 from contracts.webhooks import DELIVER
 from contracts.worker import ContractTask, backoff, payload_of
 from contracts.workflows import START
@@ -65,12 +62,5 @@ def register(app: Celery, settings: Settings) -> None:
     app.steps["consumer"].add(LostMessages.bound_to(LostMessageHandler(app, settings)))
 
 
-app = create_celery_app("api-intake", get_settings())
-register(app, get_settings())
 # Log context (task, workflow) and tracing like every worker; its metrics are the API's.
-instrument_worker(app, "api-intake")
-
-
-@setup_logging.connect
-def _logging(**_: Any) -> None:
-    configure_logging("api-intake")
+app = worker_app("api-intake", get_settings(), register, metrics=False)
