@@ -19,7 +19,7 @@ import psycopg
 import pytest
 from celery import Celery
 
-from api.workflows import plans, store
+from api.workflows import creation, plans
 from api.workflows.updater import StatusUpdater
 from contracts import PlatformSettings, SendEmail, create_celery_app
 from tests.conftest import TENANT, System
@@ -139,7 +139,7 @@ async def _workflow_whose_step_succeeded_unannounced(pool: asyncpg.Pool, app: Ce
     trigger announced nothing (as when no API process listened)."""
     payload = SendEmail(to=["ada@example.com"], subject="unannounced", text="x", tenant=TENANT)
     plan = plans.single(app, "email", payload)
-    await store.create(
+    await creation.create(
         pool, plan, tenant=TENANT, request={"subject": "unannounced"}, deadline=timedelta(hours=1)
     )
     await pool.execute(

@@ -16,7 +16,7 @@ from api.schemas import (
     ReportRequest,
     not_found,
 )
-from api.workflows import plans, store
+from api.workflows import plans, values
 from api.workflows.submit import submit
 
 router = APIRouter(tags=["reports"])
@@ -105,7 +105,7 @@ async def create_report_batch(
 )
 async def get_report(report_id: str, services: ServicesDep, tenant: TenantDep) -> JSONResponse:
     """A stored report's metadata."""
-    parsed = store.parse_id(report_id)
+    parsed = values.parse_id(report_id)
     if parsed is None:
         raise HTTPException(404, NOT_FOUND)
     report = await reporting.find(services.pool, parsed, tenant)
@@ -126,7 +126,7 @@ async def get_report_content(
     report_id: str, services: ServicesDep, tenant: TenantDep
 ) -> StreamingResponse:
     """The report itself, with its content type and a download file name."""
-    parsed = store.parse_id(report_id)
+    parsed = values.parse_id(report_id)
     if parsed is None:
         raise HTTPException(404, NOT_FOUND)
     report = await reporting.find(services.pool, parsed, tenant)

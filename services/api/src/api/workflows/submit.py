@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from api import db
 from api.access import idempotency, keys, quotas
 from api.deps import Services
-from api.workflows import store
+from api.workflows import creation, values
 from api.workflows.plans import Plan
 
 log = structlog.get_logger(__name__)
@@ -57,7 +57,7 @@ async def submit(
     replay: idempotency.Replay | None = None
     try:
         if idempotency_key is None:
-            await store.create(
+            await creation.create(
                 services.pool,
                 plan,
                 tenant=tenant,
@@ -78,10 +78,10 @@ async def submit(
                     fingerprint=idempotency.request_hash(path, request),
                     workflow_id=plan.workflow_id,
                     response=body,
-                    at=store.now(),
+                    at=values.now(),
                 )
                 if replay is None:
-                    await store.create(
+                    await creation.create(
                         conn,
                         plan,
                         tenant=tenant,
@@ -136,7 +136,7 @@ def quota_refused(refused: quotas.Exceeded, tenant: str) -> JSONResponse:
     return JSONResponse(
         refused.body(),
         status_code=429,
-        headers={"Retry-After": str(refused.retry_after(store.now()))},
+        headers={"Retry-After": str(refused.retry_after(values.now()))},
     )
 
 
