@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from api import reporting
 from api.correlation import RequestIdDep
 from api.deps import CallerDep, IdempotencyKeyDep, ServicesDep, TenantDep
+from api.routes.outcomes import respond
 from api.schemas import (
     SUBMIT_RESPONSES,
     Accepted,
@@ -50,16 +51,18 @@ async def create_report(
         plan = plans.sequence(services.celery, "report", [generate, email], request_id)
     else:
         plan = plans.single(services.celery, "report", generate, request_id)
-    return await submit(
-        services,
-        plan,
-        caller=caller,
-        request=body.model_dump(mode="json"),
-        path="/v1/reports",
-        idempotency_key=idempotency_key,
-        request_id=request_id,
-        lane_field=("body", "deliver_to"),
-        report_ids=[str(generate.report_id)],
+    return respond(
+        await submit(
+            services,
+            plan,
+            caller=caller,
+            request=body.model_dump(mode="json"),
+            path="/v1/reports",
+            idempotency_key=idempotency_key,
+            request_id=request_id,
+            lane_field=("body", "deliver_to"),
+            report_ids=[str(generate.report_id)],
+        )
     )
 
 
@@ -87,16 +90,18 @@ async def create_report_batch(
     plan = plans.parallel(
         services.celery, "report_batch", payloads, then=then, request_id=request_id
     )
-    return await submit(
-        services,
-        plan,
-        caller=caller,
-        request=body.model_dump(mode="json"),
-        path="/v1/report-batches",
-        idempotency_key=idempotency_key,
-        request_id=request_id,
-        lane_field=("body", "deliver_to"),
-        report_ids=[str(payload.report_id) for payload in payloads],
+    return respond(
+        await submit(
+            services,
+            plan,
+            caller=caller,
+            request=body.model_dump(mode="json"),
+            path="/v1/report-batches",
+            idempotency_key=idempotency_key,
+            request_id=request_id,
+            lane_field=("body", "deliver_to"),
+            report_ids=[str(payload.report_id) for payload in payloads],
+        )
     )
 
 
