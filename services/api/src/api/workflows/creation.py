@@ -19,7 +19,9 @@ def _create_sql(notify: bool, charge: bool) -> str:
     # One statement, so one round trip and one implicit transaction: the workflow, its
     # outbox message and its quota counting are committed together or not at all. The
     # outbox row is selected from the charge, which is so evaluated (an unreferenced
-    # plain CTE would not be) and which fails the whole statement past a quota.
+    # plain CTE would not be) and which fails the whole statement past a quota. The
+    # status column is read from the document itself, so the listing's filter on it and
+    # the documents it shows cannot disagree.
     returning = f" RETURNING pg_notify('{OUTBOX_CHANNEL}', '')" if notify else ""
     charged = (
         ", charged AS (SELECT api.charge_quotas($2, $14, $15, $7, $16, $17) AS ok)"
@@ -30,7 +32,8 @@ def _create_sql(notify: bool, charge: bool) -> str:
         "WITH workflow AS ("
         " INSERT INTO api.workflows (id, tenant, kind, shape, origin, request_id, status,"
         " created_at, updated_at, request, steps, document, etag, deadline_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7, $8::jsonb, $9::jsonb, $10::json, $11,"
+        " VALUES ($1, $2, $3, $4, $5, $6, $10::json->>'status', $7, $7, $8::jsonb, $9::jsonb,"
+        " $10::json, $11,"
         f" $13)){charged}"
         " INSERT INTO api.outbox (workflow_id, message, created_at)"
         + (" SELECT $1, $12::jsonb, $7 FROM charged" if charge else " VALUES ($1, $12::jsonb, $7)")

@@ -99,18 +99,19 @@ class Saved:
 async def save(conn: Connection, saved: Sequence[Saved]) -> None:
     """Store new states and documents (one statement, executed for each: a batch).
 
-    A trigger tells every API process listening that these documents changed.
+    A trigger tells every API process listening that these documents changed. The
+    status column is read from each document, so what the listing filters on is what it
+    shows.
     """
     if not saved:
         return
     await conn.executemany(
-        "UPDATE api.workflows SET status = $2, steps = $3::jsonb, updated_at = $4,"
-        " finished_at = $5, result = $6::jsonb, error = $7::jsonb, document = $8::json,"
-        " etag = $9 WHERE id = $1",
+        "UPDATE api.workflows SET status = $7::json->>'status', steps = $2::jsonb,"
+        " updated_at = $3, finished_at = $4, result = $5::jsonb, error = $6::jsonb,"
+        " document = $7::json, etag = $8 WHERE id = $1",
         [
             (
                 item.workflow_id,
-                item.state.status,
                 dumps(item.state.steps),
                 item.state.updated_at,
                 item.state.finished_at,
