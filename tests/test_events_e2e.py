@@ -132,7 +132,7 @@ async def _unpublished_workflow(database_url: str, app: Celery) -> tuple[uuid.UU
             pool, plan, tenant=TENANT, request={"subject": "held"}, deadline=timedelta(hours=1)
         )
         await pool.execute("DELETE FROM api.outbox WHERE workflow_id = $1", plan.workflow_id)
-        return plan.workflow_id, plan.steps[0]["task_id"]
+        return plan.workflow_id, plan.steps[0].task_id
     finally:
         await pool.close()
 

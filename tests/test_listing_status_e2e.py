@@ -104,7 +104,7 @@ class Workflows:
             " ON CONFLICT (task_id) DO UPDATE SET status = excluded.status,"
             "  result = excluded.result, date_done = excluded.date_done,"
             "  workflow_id = excluded.workflow_id",
-            plan.steps[index]["task_id"],
+            plan.steps[index].task_id,
             state,
             result,
             str(plan.workflow_id) if announced else None,

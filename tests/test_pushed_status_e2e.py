@@ -146,7 +146,7 @@ async def _workflow_whose_step_succeeded_unannounced(pool: asyncpg.Pool, app: Ce
         "INSERT INTO celery_taskmeta (id, task_id, status, result, date_done, date_started)"
         " VALUES (nextval('task_id_sequence'), $1, 'SUCCESS', $2, timezone('utc', now()),"
         " now())",
-        plan.steps[0]["task_id"],
+        plan.steps[0].task_id,
         b'{"message_id": "<x@y>", "accepted": ["ada@example.com"], "refused": []}',
     )
     return plan.workflow_id

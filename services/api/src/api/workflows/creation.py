@@ -94,7 +94,7 @@ async def create(
         request_id,
         created_at,
         dumps(dict(request)),
-        dumps(plan.steps),
+        dumps([step.stored() for step in plan.steps]),
         text,
         document.etag_of(text),
         dumps(plan.canvas),

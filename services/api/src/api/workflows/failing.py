@@ -66,7 +66,7 @@ def done_anyway(state: Derived, failure: Failure) -> bool:
     """Whether the step whose message was lost had succeeded: a spare copy was lost
     (publishing is at-least-once), not the work, so the workflow carries on."""
     return failure.task_id is not None and any(
-        step["task_id"] == failure.task_id and step["status"] == "succeeded" for step in state.steps
+        step.task_id == failure.task_id and step.status == "succeeded" for step in state.steps
     )
 
 
@@ -81,17 +81,17 @@ def ended(state: Derived, failure: Failure, *, at: datetime, revoked: Collection
     moment = at.astimezone(UTC).isoformat()
     steps = []
     for step in state.steps:
-        if step["status"] in SETTLED:
+        if step.status in SETTLED:
             steps.append(step)
             continue
-        not_run = step["task_id"] in revoked and step["task_id"] != failure.task_id
+        not_run = step.task_id in revoked and step.task_id != failure.task_id
         steps.append(
-            {
-                **step,
-                "status": "cancelled" if not_run else "failed",
-                "finished_at": moment,
-                "error": error or failure.error,
-            }
+            replace(
+                step,
+                status="cancelled" if not_run else "failed",
+                finished_at=moment,
+                error=error or failure.error,
+            )
         )
     return replace(
         state,
@@ -122,7 +122,7 @@ async def fail(conn: Connection, failures: Sequence[Failure]) -> Failed:
         )
         rows = await task_results.task_rows(
             conn,
-            (step["task_id"] for record in records for step in workflow_rows.stored_steps(record)),
+            (step.task_id for record in records for step in workflow_rows.stored_steps(record)),
         )
         at = values.now()
         saved = []
@@ -133,7 +133,7 @@ async def fail(conn: Connection, failures: Sequence[Failure]) -> Failed:
                 continue
             revoked: set[str] = set()
             if state.finished_at is None:
-                waiting = [s["task_id"] for s in state.steps if s["status"] in NOT_STARTED]
+                waiting = [s.task_id for s in state.steps if s.status in NOT_STARTED]
                 revoked = await task_results.revoke_unstarted(conn, waiting, record["id"])
             final = ended(state, failure, at=at, revoked=revoked)
             saved.append(render(record, final))

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from api.db import Connection, Row
 from api.workflows import document, task_results, workflow_rows
 from api.workflows.status import Derived, TaskRow, derive
+from api.workflows.steps import Planned
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def state_of(
     record: Row,
     rows: Mapping[str, TaskRow],
     *,
-    steps: Sequence[Mapping[str, Any]] | None = None,
+    steps: Sequence[Planned] | None = None,
     cancelled_at: datetime | None = None,
 ) -> Derived:
     """``record``'s state given its steps' result rows."""
@@ -68,7 +68,7 @@ async def refresh(conn: Connection, workflow_ids: Sequence[UUID]) -> list[Finish
             return finished
         rows = await task_results.task_rows(
             conn,
-            (step["task_id"] for record in records for step in workflow_rows.stored_steps(record)),
+            (step.task_id for record in records for step in workflow_rows.stored_steps(record)),
         )
         changed = []
         for record in records:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+from dataclasses import replace
 from datetime import UTC
 from typing import Any
 from uuid import UUID
@@ -23,7 +24,7 @@ def stored_state(record: Row) -> Derived:
     """The state last stored (complete for a finished workflow)."""
     return Derived(
         status=record["status"],
-        steps=workflow_rows.stored_steps(record),
+        steps=workflow_rows.stored_views(record),
         finished_at=record["finished_at"],
         updated_at=record["updated_at"],
         result=values.loads(record["result"]),
@@ -37,7 +38,7 @@ async def current_state(conn: Connection, record: Row) -> Derived:
     if record["finished_at"] is not None:
         return stored_state(record)
     rows = await task_results.task_rows(
-        conn, (step["task_id"] for step in workflow_rows.stored_steps(record))
+        conn, (step.task_id for step in workflow_rows.stored_steps(record))
     )
     return state_of(record, rows)
 
@@ -69,17 +70,17 @@ async def cancel(
             assert stored is not None
             return CancelOutcome.ALREADY_FINISHED, json.loads(stored.text)
         steps = workflow_rows.stored_steps(record)
-        task_ids = [step["task_id"] for step in steps]
+        task_ids = [step.task_id for step in steps]
         state = state_of(record, await task_results.task_rows(conn, task_ids))
         if state.status in FINAL_WORKFLOW:
             return CancelOutcome.ALREADY_FINISHED, json.loads(render(record, state).text)
-        waiting = [v["task_id"] for v in state.steps if v["status"] in ("queued", "retrying")]
+        waiting = [v.task_id for v in state.steps if v.status in ("queued", "retrying")]
         revoked = await task_results.revoke_unstarted(conn, waiting, workflow_id)
         at = values.now()
         steps = [
-            {**step, "cancelled": True, "cancelled_at": at.astimezone(UTC).isoformat()}
-            if step["task_id"] in revoked
-            else dict(step)
+            replace(step, cancelled=True, cancelled_at=at.astimezone(UTC).isoformat())
+            if step.task_id in revoked
+            else step
             for step in steps
         ]
         await workflow_rows.mark_cancelled(conn, workflow_id, steps, at)

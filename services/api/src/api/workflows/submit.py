@@ -162,7 +162,7 @@ async def submit(
         workflow_id=str(plan.workflow_id),
         kind=plan.kind,
         shape=plan.shape,
-        steps=[step["task_id"] for step in plan.steps],
+        steps=[step.task_id for step in plan.steps],
     )
     services.relay.notify()
     return Accepted(body)

@@ -19,6 +19,7 @@ import asyncpg
 
 from api.db import Connection, Executor, Row
 from api.workflows.status import Derived
+from api.workflows.steps import Planned, Step
 from api.workflows.values import dumps, loads
 
 #: Columns a status derivation needs (``document`` and ``request`` left out).
@@ -81,9 +82,14 @@ async def records(
     return rows
 
 
-def stored_steps(record: Row) -> list[dict[str, Any]]:
-    steps: list[dict[str, Any]] = loads(record["steps"])
-    return steps
+def stored_steps(record: Row) -> list[Planned]:
+    """What each of ``record``'s steps is (its task, and a cancel's marks)."""
+    return [Planned.from_stored(step) for step in loads(record["steps"])]
+
+
+def stored_views(record: Row) -> list[Step]:
+    """``record``'s steps as its stored document last showed them."""
+    return [Step.from_stored(step) for step in loads(record["steps"])]
 
 
 @dataclass(frozen=True)
@@ -112,7 +118,7 @@ async def save(conn: Connection, saved: Sequence[Saved]) -> None:
         [
             (
                 item.workflow_id,
-                dumps(item.state.steps),
+                dumps([step.stored() for step in item.state.steps]),
                 item.state.updated_at,
                 item.state.finished_at,
                 None if item.state.result is None else dumps(item.state.result),
@@ -126,11 +132,12 @@ async def save(conn: Connection, saved: Sequence[Saved]) -> None:
 
 
 async def mark_cancelled(
-    conn: Connection, workflow_id: UUID, steps: list[dict[str, Any]], at: datetime
+    conn: Connection, workflow_id: UUID, steps: Sequence[Planned], at: datetime
 ) -> None:
+    """Mark the workflow cancelled at ``at``, with its steps' cancel marks."""
     await conn.execute(
         "UPDATE api.workflows SET cancelled_at = $2, steps = $3::jsonb WHERE id = $1",
         workflow_id,
         at,
-        dumps(steps),
+        dumps([step.stored() for step in steps]),
     )
