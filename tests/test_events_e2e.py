@@ -18,7 +18,7 @@ import httpx
 import pytest
 from celery import Celery
 
-from api.workflows import plans, store
+from api.workflows import creation, plans
 from contracts import PlatformSettings, SendEmail, create_celery_app
 from tests.conftest import TENANT, System
 from tests.support import processes
@@ -128,11 +128,11 @@ async def _unpublished_workflow(database_url: str, app: Celery) -> tuple[uuid.UU
     try:
         payload = SendEmail(to=["ada@example.com"], subject="held", text="x", tenant=TENANT)
         plan = plans.single(app, "email", payload)
-        await store.create(
+        await creation.create(
             pool, plan, tenant=TENANT, request={"subject": "held"}, deadline=timedelta(hours=1)
         )
         await pool.execute("DELETE FROM api.outbox WHERE workflow_id = $1", plan.workflow_id)
-        return plan.workflow_id, plan.steps[0]["task_id"]
+        return plan.workflow_id, plan.steps[0].task_id
     finally:
         await pool.close()
 

@@ -19,7 +19,7 @@ import psycopg
 import pytest
 from celery import Celery
 
-from api.workflows import plans, store
+from api.workflows import creation, plans
 from api.workflows.updater import StatusUpdater
 from contracts import PlatformSettings, SendEmail, create_celery_app
 from tests.conftest import TENANT, System
@@ -139,14 +139,14 @@ async def _workflow_whose_step_succeeded_unannounced(pool: asyncpg.Pool, app: Ce
     trigger announced nothing (as when no API process listened)."""
     payload = SendEmail(to=["ada@example.com"], subject="unannounced", text="x", tenant=TENANT)
     plan = plans.single(app, "email", payload)
-    await store.create(
+    await creation.create(
         pool, plan, tenant=TENANT, request={"subject": "unannounced"}, deadline=timedelta(hours=1)
     )
     await pool.execute(
         "INSERT INTO celery_taskmeta (id, task_id, status, result, date_done, date_started)"
         " VALUES (nextval('task_id_sequence'), $1, 'SUCCESS', $2, timezone('utc', now()),"
         " now())",
-        plan.steps[0]["task_id"],
+        plan.steps[0].task_id,
         b'{"message_id": "<x@y>", "accepted": ["ada@example.com"], "refused": []}',
     )
     return plan.workflow_id

@@ -12,6 +12,7 @@ import psycopg
 from kombu import Connection
 
 from api.workflows.status import TaskRow, step_from_row
+from api.workflows.steps import Planned
 
 
 def task_headers(name: str, task_id: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -127,4 +128,5 @@ def task_row(database_url: str, task_id: str) -> TaskRow | None:
 
 def step_status(database_url: str, name: str, task_id: str) -> dict[str, Any]:
     """The step as the API shows it, derived from the task's result row."""
-    return step_from_row({"name": name, "task_id": task_id}, task_row(database_url, task_id))
+    view = step_from_row(Planned(name, task_id), task_row(database_url, task_id))
+    return view.stored()

@@ -4,7 +4,7 @@ The API talks to PostgreSQL through asyncpg directly. SQLAlchemy's asyncio engin
 a status read more than the read itself: on this project's benchmark machine a route
 reading one row served 2,100-2,300 reads/s through it and 4,200/s through an asyncpg
 pool, with the same FastAPI app and the same query (``bench/README.md``). Statements are
-plain SQL next to what they do (``api.workflows.store`` and friends); the tables are
+plain SQL next to what they do (``api.workflows.workflow_rows`` and its neighbours); the tables are
 still declared once, in :mod:`api.tables`, for the migrations.
 
 A pooled connection is never left holding session state (advisory locks and LISTEN live

@@ -2,43 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
-import asyncpg
-from celery import Celery
 from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.access import keys
-from api.access.gate import Gate, Refusal, client_address
+from api.access.gate import Refusal, client_address
 from api.access.held import TooManyHeld
 from api.access.idempotency import MAX_KEY_LENGTH
-from api.access.ratelimit import RateLimiter
-from api.config import Settings
-from api.metrics import WorkflowMetrics
-from api.readiness import Readiness
-from api.workflows.relay import OutboxRelay
-from api.workflows.watchers import Watchers
-
-
-@dataclass
-class Services:
-    """What the app builds at start-up and the routes use."""
-
-    settings: Settings
-    #: Connections for requests.
-    pool: asyncpg.Pool
-    celery: Celery
-    relay: OutboxRelay
-    limiter: RateLimiter
-    metrics: WorkflowMetrics
-    keys: keys.KeyCache
-    watchers: Watchers
-    #: The key check of every request (:mod:`api.access.gate`).
-    gate: Gate
-    #: ``/readyz``'s answer, checked at most once a second (:mod:`api.readiness`).
-    readiness: Readiness
+from api.services import Services
 
 
 # The dependencies that do no I/O are ``async def`` all the same: FastAPI runs a plain

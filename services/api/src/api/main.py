@@ -28,11 +28,11 @@ from api.access.gate import Gate
 from api.access.ratelimit import RateLimiter
 from api.config import Settings, get_settings
 from api.correlation import RequestIdMiddleware
-from api.deps import Services
 from api.metrics import HttpMetrics, RelayMetrics, WorkflowMetrics, count_server_process
 from api.routes import docs, emails, events, health, reports, ui, webhooks, workflows
 from api.routes.fast_paths import FastPaths
 from api.schemas import AUTH_RESPONSES
+from api.services import Services
 from api.workflows.deadlines import Deadlines
 from api.workflows.notifications import (
     KEYS_CHANNEL,

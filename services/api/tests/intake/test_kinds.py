@@ -47,7 +47,7 @@ def test_a_mailed_report_is_a_chain_under_the_given_workflow_id(app: Celery) -> 
     )
     assert plan.workflow_id == WORKFLOW_ID
     assert (plan.kind, plan.shape) == ("report", "chain")
-    assert [step["name"] for step in plan.steps] == [GENERATE_REPORT, SEND_EMAIL]
+    assert [step.name for step in plan.steps] == [GENERATE_REPORT, SEND_EMAIL]
     generate, email = links(plan.canvas)
     for link in (generate, email):
         assert link["options"]["headers"]["workflow_id"] == str(WORKFLOW_ID)
@@ -67,7 +67,7 @@ def test_a_report_without_recipients_is_one_task(app: Celery) -> None:
         tenant="system",
         workflow_id=WORKFLOW_ID,
     )
-    assert (plan.shape, plan.steps[0]["name"]) == ("single", GENERATE_REPORT)
+    assert (plan.shape, plan.steps[0].name) == ("single", GENERATE_REPORT)
 
 
 def test_an_email_and_a_report_batch(app: Celery) -> None:

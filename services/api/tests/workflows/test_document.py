@@ -11,6 +11,7 @@ from uuid import UUID
 from api.schemas import WorkflowDocument
 from api.workflows.document import build, etag, etag_of, serialize
 from api.workflows.status import Derived, TaskRow, derive
+from api.workflows.steps import Planned
 
 WORKFLOW_ID = UUID("0b6f7d2c-5a1e-4c3b-9a8d-2f1e0c9b8a7d")
 CREATED = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -66,7 +67,9 @@ def state(
 ) -> Derived:
     return derive(
         shape="chain",
-        stored_steps=steps() if stored is None else stored,
+        stored_steps=[
+            Planned.from_stored(step) for step in (steps() if stored is None else stored)
+        ],
         rows={r.task_id: r for r in rows},
         created_at=CREATED,
         cancelled_at=cancelled_at,
@@ -107,7 +110,8 @@ def test_each_step_has_the_contract_keys_and_no_internal_bookkeeping() -> None:
         {**step, "cancelled": True, "cancelled_at": CREATED.isoformat()} for step in steps()
     ]
     derived = state([], stored=cancelled, cancelled_at=CREATED)
-    assert "cancelled" in derived.steps[0]  # kept by the status for the tracker...
+    assert derived.steps[0].cancelled  # kept by the status for the tracker...
+    assert "cancelled" in derived.steps[0].stored()
     document = build(record(), derived)
     for step in document["steps"]:
         assert set(step) == CONTRACT_STEP_KEYS | EXTRA_STEP_KEYS  # ...but never shown

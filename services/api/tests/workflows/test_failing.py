@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from api.workflows.failing import Failure, done_anyway, ended
 from api.workflows.status import Derived, TaskRow, derive
+from api.workflows.steps import Planned
 
 WORKFLOW_ID = UUID("9a0e4c1b-2d3f-4e5a-8b6c-7d8e9f0a1b2c")
 CREATED = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -22,7 +24,7 @@ def row(task_id: str, state: str, *, result: bytes | None = None) -> TaskRow:
 
 
 def state(shape: str, rows: list[TaskRow], steps: int = 2, **kwargs: datetime) -> Derived:
-    stored = [{"name": f"step.{n}", "task_id": f"t{n}"} for n in range(1, steps + 1)]
+    stored = [Planned(f"step.{n}", f"t{n}") for n in range(1, steps + 1)]
     return derive(
         shape=shape,
         stored_steps=stored,
@@ -30,6 +32,11 @@ def state(shape: str, rows: list[TaskRow], steps: int = 2, **kwargs: datetime) -
         created_at=CREATED,
         cancelled_at=kwargs.get("cancelled_at"),
     )
+
+
+def views(derived: Derived) -> list[dict[str, Any]]:
+    """The steps as the ``steps`` column stores them."""
+    return [step.stored() for step in derived.steps]
 
 
 def end(
@@ -47,7 +54,7 @@ def test_a_queued_workflow_fails_with_the_error_and_its_revoked_steps_are_cancel
     assert final.error == LATE
     assert final.finished_at == AT
     assert final.result is None
-    assert [(s["status"], s["error"], s["finished_at"]) for s in final.steps] == [
+    assert [(s["status"], s["error"], s["finished_at"]) for s in views(final)] == [
         ("cancelled", LATE, AT.isoformat()),
         ("cancelled", LATE, AT.isoformat()),
     ]
@@ -56,7 +63,7 @@ def test_a_queued_workflow_fails_with_the_error_and_its_revoked_steps_are_cancel
 def test_a_step_running_at_the_deadline_is_shown_failed_and_the_next_one_cancelled() -> None:
     final = end(state("chain", [row("t1", "STARTED")]), revoked={"t2"})
     assert final.status == "failed"
-    first, second = final.steps
+    first, second = views(final)
     assert (first["status"], first["error"], first["worker"]) == ("failed", LATE, "worker@host")
     assert first["started_at"] is not None  # what is known of the run is kept
     assert (second["status"], second["error"]) == ("cancelled", LATE)
@@ -66,13 +73,13 @@ def test_the_step_whose_message_was_lost_is_the_failed_one() -> None:
     lost = {"type": "Unroutable", "message": "no queue is bound to routing key 'x'"}
     final = end(state("group", []), revoked={"t1", "t2"}, error=lost, task="t2")
     assert final.error == lost
-    assert [s["status"] for s in final.steps] == ["cancelled", "failed"]
+    assert [s["status"] for s in views(final)] == ["cancelled", "failed"]
 
 
 def test_settled_steps_keep_their_outcome() -> None:
     done = row("t1", "SUCCESS", result=b'{"report_id": "r"}')
     final = end(state("chain", [done]), revoked={"t2"})
-    first, second = final.steps
+    first, second = views(final)
     assert (first["status"], first["result"], first["error"]) == (
         "succeeded",
         {"report_id": "r"},
@@ -87,7 +94,10 @@ def test_a_workflow_that_already_failed_keeps_its_error() -> None:
     final = end(state("group", [refused]), revoked={"t2"})
     assert final.status == "failed"
     assert final.error == {"type": "UnknownTask", "message": "x"}
-    assert [s["error"] for s in final.steps] == [final.error, final.error]
+    assert [s["error"] for s in views(final)] == [
+        final.error,
+        final.error,
+    ]
     assert final.finished_at == AT
 
 
@@ -97,8 +107,8 @@ def test_a_cancelled_workflow_with_a_step_still_running_ends_cancelled() -> None
     final = end(cancelling, revoked=set())
     assert final.status == "cancelled"
     assert final.finished_at == AT
-    assert final.steps[0]["status"] == "failed"
-    assert final.steps[0]["error"] == LATE
+    assert views(final)[0]["status"] == "failed"
+    assert views(final)[0]["error"] == LATE
 
 
 def test_a_workflow_that_finished_meanwhile_is_left_as_it_is() -> None:

@@ -54,10 +54,10 @@ def test_a_single_plan_has_one_step_whose_task_id_is_chosen_before_publishing(ap
     assert plan.shape == "single"
     assert isinstance(plan.workflow_id, UUID)
     [step] = plan.steps
-    assert step["name"] == SEND_EMAIL
-    assert is_uuid(step["task_id"])
+    assert step.name == SEND_EMAIL
+    assert is_uuid(step.task_id)
     assert plan.canvas["task"] == SEND_EMAIL
-    assert plan.canvas["options"]["task_id"] == step["task_id"]
+    assert plan.canvas["options"]["task_id"] == step.task_id
     assert plan.canvas["kwargs"] == payload.to_wire()
     assert plan.canvas["immutable"] is True
 
@@ -65,7 +65,7 @@ def test_a_single_plan_has_one_step_whose_task_id_is_chosen_before_publishing(ap
 def test_every_plan_gets_fresh_workflow_and_task_ids(app: Celery) -> None:
     first, second = single(app, "email", email()), single(app, "email", email())
     assert first.workflow_id != second.workflow_id
-    assert first.steps[0]["task_id"] != second.steps[0]["task_id"]
+    assert first.steps[0].task_id != second.steps[0].task_id
 
 
 @pytest.mark.parametrize(
@@ -94,7 +94,7 @@ def test_an_email_is_routed_to_its_lane_by_the_contract(
 
 def test_a_report_is_routed_by_its_contract(app: Celery) -> None:
     plan = single(app, "report", report())
-    assert plan.steps[0]["name"] == GENERATE_REPORT
+    assert plan.steps[0].name == GENERATE_REPORT
     options = plan.canvas["options"]
     assert options["exchange"] == "reports"
     assert options["routing_key"] == "report.generate.default"
@@ -118,7 +118,7 @@ def test_the_canvas_survives_the_outbox_json_and_rebuilds_with_the_same_options(
     stored = json.loads(json.dumps(plan.canvas))
     rebuilt = app.signature(stored)
     assert rebuilt.task == SEND_EMAIL
-    assert rebuilt.options["task_id"] == plan.steps[0]["task_id"]
+    assert rebuilt.options["task_id"] == plan.steps[0].task_id
     assert rebuilt.options["queue"] == "email.bulk"
     assert rebuilt.options["headers"]["workflow_id"] == str(plan.workflow_id)
 
@@ -126,11 +126,11 @@ def test_the_canvas_survives_the_outbox_json_and_rebuilds_with_the_same_options(
 def test_a_sequence_is_a_chain_whose_links_carry_the_step_task_ids(app: Celery) -> None:
     plan = sequence(app, "report-by-email", [report(), email()], request_id="r")
     assert plan.shape == "chain"
-    assert [s["name"] for s in plan.steps] == [GENERATE_REPORT, SEND_EMAIL]
+    assert [s.name for s in plan.steps] == [GENERATE_REPORT, SEND_EMAIL]
     canvas = json.loads(json.dumps(plan.canvas))
     assert canvas["task"] == "celery.chain"
     links = canvas["kwargs"]["tasks"]
-    assert [link["options"]["task_id"] for link in links] == [s["task_id"] for s in plan.steps]
+    assert [link["options"]["task_id"] for link in links] == [s.task_id for s in plan.steps]
     assert [link["options"]["queue"] for link in links] == [
         "reports.default",
         "email.transactional",
@@ -145,11 +145,11 @@ def test_a_parallel_plan_is_a_group_or_with_then_a_chord(app: Celery) -> None:
     assert len(group_plan.steps) == 2
     chord_plan = parallel(app, "reports-then-email", [report(), report()], then=email())
     assert chord_plan.shape == "chord"
-    assert [s["name"] for s in chord_plan.steps] == [GENERATE_REPORT, GENERATE_REPORT, SEND_EMAIL]
+    assert [s.name for s in chord_plan.steps] == [GENERATE_REPORT, GENERATE_REPORT, SEND_EMAIL]
     canvas = json.loads(json.dumps(chord_plan.canvas))
     header_ids = [member["options"]["task_id"] for member in canvas["kwargs"]["header"]]
-    assert header_ids == [s["task_id"] for s in chord_plan.steps[:2]]
-    assert canvas["kwargs"]["body"]["options"]["task_id"] == chord_plan.steps[2]["task_id"]
+    assert header_ids == [s.task_id for s in chord_plan.steps[:2]]
+    assert canvas["kwargs"]["body"]["options"]["task_id"] == chord_plan.steps[2].task_id
     # The callback's queue is in its options: chord_unlock is scheduled next to it.
     assert canvas["kwargs"]["body"]["options"]["queue"] == "email.transactional"
 

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from api.workflows.status import Derived, TaskRow, derive, error_from_meta, progress, step_from_row
+from api.workflows.status import Derived, TaskRow, derive, error_from_meta, progress
+from api.workflows.status import step_from_row as derive_step
+from api.workflows.steps import Planned
 
 CREATED = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -62,7 +64,7 @@ def run(
 ) -> Derived:
     return derive(
         shape=shape,
-        stored_steps=steps,
+        stored_steps=[Planned.from_stored(step) for step in steps],
         rows={r.task_id: r for r in rows},
         created_at=CREATED,
         cancelled_at=cancelled_at,
@@ -74,6 +76,15 @@ SMTP_FAILURE = {
     "exc_message": ["SMTP 554:", "rejected"],
     "exc_module": "email_worker.smtp",
 }
+
+
+def step_from_row(step: Mapping[str, Any], result_row: TaskRow | None) -> dict[str, Any]:
+    """A step's view as the ``steps`` column stores it."""
+    return derive_step(Planned.from_stored(step), result_row).stored()
+
+
+def views(derived: Derived) -> list[dict[str, Any]]:
+    return [step.stored() for step in derived.steps]
 
 
 # --- one step --------------------------------------------------------------------------
@@ -262,8 +273,8 @@ def test_in_a_chain_the_steps_after_a_failure_are_shown_as_cancelled() -> None:
         stored("report.generate", "email.send", "email.send"),
         [row("t1", "FAILURE", result=SMTP_FAILURE, started=at(1), done=naive(2))],
     )
-    assert [s["status"] for s in derived.steps] == ["failed", "cancelled", "cancelled"]
-    for skipped in derived.steps[1:]:
+    assert [s["status"] for s in views(derived)] == ["failed", "cancelled", "cancelled"]
+    for skipped in views(derived)[1:]:
         assert skipped["finished_at"] == at(2).isoformat()
         assert skipped["error"] == {
             "type": "NotRun",
@@ -285,7 +296,7 @@ def test_in_a_chain_later_tasks_celery_marked_failed_without_running_are_not_run
             row("t2", "FAILURE", result=SMTP_FAILURE, done=naive(2)),
         ],
     )
-    failed, skipped = derived.steps
+    failed, skipped = views(derived)
     assert (failed["status"], failed["attempts"]) == ("failed", 3)
     assert skipped["status"] == "cancelled"
     assert skipped["attempts"] == 0
@@ -306,7 +317,7 @@ def test_in_a_chain_a_later_step_that_really_ran_keeps_its_own_status() -> None:
             row("t2", "SUCCESS", result=1, started=at(3), done=naive(4)),
         ],
     )
-    assert [s["status"] for s in derived.steps] == ["failed", "succeeded"]
+    assert [s["status"] for s in views(derived)] == ["failed", "succeeded"]
 
 
 def test_in_a_chain_the_steps_after_a_revoked_step_are_shown_as_cancelled() -> None:
@@ -317,8 +328,8 @@ def test_in_a_chain_the_steps_after_a_revoked_step_are_shown_as_cancelled() -> N
             row("t2", "REVOKED", done=naive(3)),
         ],
     )
-    assert [s["status"] for s in derived.steps] == ["succeeded", "cancelled", "cancelled"]
-    assert derived.steps[2]["error"]["message"] == "not run: step 2 (b) cancelled"
+    assert [s["status"] for s in views(derived)] == ["succeeded", "cancelled", "cancelled"]
+    assert views(derived)[2]["error"]["message"] == "not run: step 2 (b) cancelled"
 
 
 def test_in_a_group_a_failure_does_not_cancel_the_other_members() -> None:
@@ -327,7 +338,7 @@ def test_in_a_group_a_failure_does_not_cancel_the_other_members() -> None:
         [row("t1", "FAILURE", result=SMTP_FAILURE, started=at(1), done=naive(2))],
         shape="group",
     )
-    assert [s["status"] for s in derived.steps] == ["failed", "queued"]
+    assert [s["status"] for s in views(derived)] == ["failed", "queued"]
     assert derived.status == "failed"
     # Not every step settled: the workflow is not finished yet.
     assert derived.finished_at is None
@@ -433,7 +444,7 @@ def test_updated_at_ignores_result_rows_of_other_workflows() -> None:
     theirs = row("other", "SUCCESS", result=1, started=at(50), done=naive(60))
     derived = derive(
         shape="single",
-        stored_steps=stored("a"),
+        stored_steps=[Planned.from_stored(step) for step in stored("a")],
         rows={mine.task_id: mine, theirs.task_id: theirs},
         created_at=CREATED,
         cancelled_at=None,
@@ -474,6 +485,6 @@ def test_a_chain_step_is_shown_finished_no_later_than_the_next_one_started() -> 
             row("t2", "SUCCESS", result=2, started=at(3), done=naive(5)),
         ],
     )
-    first, second = derived.steps
+    first, second = views(derived)
     assert first["finished_at"] == second["started_at"]
     assert second["finished_at"] > second["started_at"]

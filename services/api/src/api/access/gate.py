@@ -12,10 +12,11 @@ a proxy it is the proxy's, unless the server is told to trust its forwarded head
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
-from starlette.types import Scope
 
 from api.access import keys
 from api.access.ratelimit import RateLimiter
@@ -78,7 +79,7 @@ class Gate:
         return caller if caller is not None else _unauthorized(INVALID)
 
 
-def client_address(scope: Scope) -> str | None:
+def client_address(scope: Mapping[str, Any]) -> str | None:
     """The peer's address of an ASGI ``scope``."""
     client = scope.get("client")
     return str(client[0]) if client else None

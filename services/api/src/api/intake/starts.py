@@ -16,7 +16,7 @@ from celery import Celery
 
 from api.db import Connection
 from api.intake import kinds
-from api.workflows import service, store
+from api.workflows import creation, service, workflow_rows
 from api.workflows.status import FINAL_WORKFLOW
 from contracts import StartWorkflow, WorkflowStarted
 from contracts.workflows import StartOutcome, workflow_id_for
@@ -44,7 +44,7 @@ async def _unfinished_run(conn: Connection, origin: str) -> UUID | None:
     run it has not caught up with yet is judged on its result rows, as it will be.
     """
     records = await conn.fetch(
-        f"SELECT {store.RECORD_COLUMNS} FROM api.workflows"
+        f"SELECT {workflow_rows.RECORD_COLUMNS} FROM api.workflows"
         " WHERE origin = $1 AND finished_at IS NULL ORDER BY created_at",
         origin,
     )
@@ -91,7 +91,7 @@ async def start(
             return WorkflowStarted(
                 workflow_id=workflow_id, outcome=StartOutcome.SKIPPED, unfinished=unfinished
             )
-        await store.create(
+        await creation.create(
             conn,
             plan,
             tenant=payload.tenant,

@@ -7,8 +7,10 @@ from fastapi.responses import JSONResponse
 
 from api.access import keys
 from api.correlation import RequestIdDep
-from api.deps import CallerDep, IdempotencyKeyDep, Services, ServicesDep
+from api.deps import CallerDep, IdempotencyKeyDep, ServicesDep
+from api.routes.outcomes import respond
 from api.schemas import SUBMIT_RESPONSES, Accepted, EmailRequest
+from api.services import Services
 from api.workflows import plans
 from api.workflows.submit import submit
 from contracts import SendEmail
@@ -56,12 +58,14 @@ async def accept(
     # once more, as it goes on the wire): no third pass over the addresses here.
     payload = SendEmail.model_construct(**dict(body), attachments=[], tenant=caller.tenant)
     plan = plans.single(services.celery, "email", payload, request_id)
-    return await submit(
-        services,
-        plan,
-        caller=caller,
-        request=body.model_dump(mode="json"),
-        path=PATH,
-        idempotency_key=idempotency_key,
-        request_id=request_id,
+    return respond(
+        await submit(
+            services,
+            plan,
+            caller=caller,
+            request=body.model_dump(mode="json"),
+            path=PATH,
+            idempotency_key=idempotency_key,
+            request_id=request_id,
+        )
     )

@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 from api.access import held
 from api.deps import CallerDep, ServicesDep, held_refusal
 from api.schemas import not_found
-from api.workflows import reading, store, streaming
+from api.workflows import reading, streaming, values, workflow_rows
 
 router = APIRouter(tags=["workflows"])
 
@@ -53,8 +53,8 @@ async def stream_workflow(
     Reconnect with ``Last-Event-ID`` to resume without being sent the document you have.
     A stream counts against the key's cap of held requests (``LONG_POLLS_PER_KEY``).
     """
-    parsed = store.parse_id(workflow_id)
-    if parsed is None or await store.read(services.pool, parsed, caller.tenant) is None:
+    parsed = values.parse_id(workflow_id)
+    if parsed is None or await workflow_rows.read(services.pool, parsed, caller.tenant) is None:
         raise HTTPException(404, reading.NOT_FOUND)
     cap = services.settings.long_polls_per_key
     if held.table().count(caller.key_id) >= cap:

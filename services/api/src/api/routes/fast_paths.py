@@ -33,9 +33,10 @@ from api import unavailable
 from api.access import keys
 from api.access.gate import Refusal, client_address
 from api.access.held import TooManyHeld
-from api.deps import Services, held_refusal, rate_limited
+from api.deps import held_refusal, rate_limited
 from api.routes import emails
 from api.schemas import EmailRequest
+from api.services import Services
 from api.workflows import reading
 
 log = structlog.get_logger(__name__)

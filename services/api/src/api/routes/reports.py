@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from api import reporting
 from api.correlation import RequestIdDep
 from api.deps import CallerDep, IdempotencyKeyDep, ServicesDep, TenantDep
+from api.routes.outcomes import respond
 from api.schemas import (
     SUBMIT_RESPONSES,
     Accepted,
@@ -16,7 +17,7 @@ from api.schemas import (
     ReportRequest,
     not_found,
 )
-from api.workflows import plans, store
+from api.workflows import plans, values
 from api.workflows.submit import submit
 
 router = APIRouter(tags=["reports"])
@@ -50,16 +51,18 @@ async def create_report(
         plan = plans.sequence(services.celery, "report", [generate, email], request_id)
     else:
         plan = plans.single(services.celery, "report", generate, request_id)
-    return await submit(
-        services,
-        plan,
-        caller=caller,
-        request=body.model_dump(mode="json"),
-        path="/v1/reports",
-        idempotency_key=idempotency_key,
-        request_id=request_id,
-        lane_field=("body", "deliver_to"),
-        report_ids=[str(generate.report_id)],
+    return respond(
+        await submit(
+            services,
+            plan,
+            caller=caller,
+            request=body.model_dump(mode="json"),
+            path="/v1/reports",
+            idempotency_key=idempotency_key,
+            request_id=request_id,
+            lane_field=("body", "deliver_to"),
+            report_ids=[str(generate.report_id)],
+        )
     )
 
 
@@ -87,16 +90,18 @@ async def create_report_batch(
     plan = plans.parallel(
         services.celery, "report_batch", payloads, then=then, request_id=request_id
     )
-    return await submit(
-        services,
-        plan,
-        caller=caller,
-        request=body.model_dump(mode="json"),
-        path="/v1/report-batches",
-        idempotency_key=idempotency_key,
-        request_id=request_id,
-        lane_field=("body", "deliver_to"),
-        report_ids=[str(payload.report_id) for payload in payloads],
+    return respond(
+        await submit(
+            services,
+            plan,
+            caller=caller,
+            request=body.model_dump(mode="json"),
+            path="/v1/report-batches",
+            idempotency_key=idempotency_key,
+            request_id=request_id,
+            lane_field=("body", "deliver_to"),
+            report_ids=[str(payload.report_id) for payload in payloads],
+        )
     )
 
 
@@ -105,7 +110,7 @@ async def create_report_batch(
 )
 async def get_report(report_id: str, services: ServicesDep, tenant: TenantDep) -> JSONResponse:
     """A stored report's metadata."""
-    parsed = store.parse_id(report_id)
+    parsed = values.parse_id(report_id)
     if parsed is None:
         raise HTTPException(404, NOT_FOUND)
     report = await reporting.find(services.pool, parsed, tenant)
@@ -126,7 +131,7 @@ async def get_report_content(
     report_id: str, services: ServicesDep, tenant: TenantDep
 ) -> StreamingResponse:
     """The report itself, with its content type and a download file name."""
-    parsed = store.parse_id(report_id)
+    parsed = values.parse_id(report_id)
     if parsed is None:
         raise HTTPException(404, NOT_FOUND)
     report = await reporting.find(services.pool, parsed, tenant)

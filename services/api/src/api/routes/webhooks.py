@@ -19,7 +19,7 @@ from api.webhooks.schemas import (
     WebhookList,
     WebhookRequest,
 )
-from api.workflows import store
+from api.workflows import listing, values
 
 router = APIRouter(tags=["webhooks"])
 
@@ -101,7 +101,7 @@ async def list_webhooks(services: ServicesDep, tenant: TenantDep) -> JSONRespons
 )
 async def delete_webhook(webhook_id: str, services: ServicesDep, tenant: TenantDep) -> Response:
     """Delete the endpoint: nothing more is sent to it, retries of earlier events included."""
-    parsed = store.parse_id(webhook_id)
+    parsed = values.parse_id(webhook_id)
     if parsed is None or not await endpoints.delete(services.pool, parsed, tenant=tenant):
         raise HTTPException(404, NOT_FOUND)
     return Response(status_code=204)
@@ -121,13 +121,13 @@ async def list_webhook_deliveries(
 ) -> JSONResponse:
     """Every attempt to deliver to the endpoint, newest first; pass ``next_cursor`` back
     as ``cursor`` for the next page."""
-    parsed = store.parse_id(webhook_id)
+    parsed = values.parse_id(webhook_id)
     if parsed is None or not await endpoints.exists(services.pool, parsed, tenant=tenant):
         raise HTTPException(404, NOT_FOUND)
     after = None
     if cursor is not None:
         try:
-            after = store.Cursor.decode(cursor)
+            after = listing.Cursor.decode(cursor)
         except ValueError:
             raise HTTPException(
                 422,

@@ -19,7 +19,7 @@ from api.schemas import (
     WorkflowStatus,
     not_found,
 )
-from api.workflows import reading, service, store
+from api.workflows import listing, reading, service, values
 from api.workflows.document import etag
 
 log = structlog.get_logger(__name__)
@@ -52,7 +52,7 @@ async def get_workflow(
     reads the document once. One key holds at most ``LONG_POLLS_PER_KEY`` such requests
     at once (429 past it).
     """
-    parsed = store.parse_id(workflow_id)
+    parsed = values.parse_id(workflow_id)
     answer = None
     if parsed is not None:
         try:
@@ -88,13 +88,13 @@ async def list_workflows(
     after = None
     if cursor is not None:
         try:
-            after = store.Cursor.decode(cursor)
+            after = listing.Cursor.decode(cursor)
         except ValueError:
             raise HTTPException(
                 422,
                 [{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}],
             ) from None
-    documents, next_cursor = await store.page(
+    documents, next_cursor = await listing.page(
         services.pool, tenant=tenant, kind=kind, status=status, limit=limit, after=after
     )
     following = json.dumps(next_cursor.encode() if next_cursor else None)
@@ -116,7 +116,7 @@ async def cancel_workflow(
     workflow_id: str, services: ServicesDep, tenant: TenantDep
 ) -> JSONResponse:
     """Revoke every step not yet started; the workflow becomes ``cancelled``."""
-    parsed = store.parse_id(workflow_id)
+    parsed = values.parse_id(workflow_id)
     if parsed is None:
         raise HTTPException(404, NOT_FOUND)
     outcome, document = await service.cancel(services.pool, services.celery, parsed, tenant)

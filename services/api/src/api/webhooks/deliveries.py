@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from api.db import Executor
-from api.workflows.store import Cursor
+from api.workflows.listing import Cursor
 
 PENDING = "pending"
 DELIVERED = "delivered"

@@ -19,32 +19,13 @@ from api.workflows.status import Derived, initial_state, progress
 if TYPE_CHECKING:
     from api.workflows.plans import Plan
 
-STEP_FIELDS = (
-    "name",
-    "task_id",
-    "status",
-    "attempts",
-    "started_at",
-    "finished_at",
-    "result",
-    "error",
-    "worker",
-    "progress",
-)
-
 
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(UTC).isoformat()
 
 
-def public_step(step: Mapping[str, Any]) -> dict[str, Any]:
-    """The step as the document shows it (internal bookkeeping left out)."""
-    return {name: step.get(name) for name in STEP_FIELDS}
-
-
 def build(record: Row, derived: Derived) -> dict[str, Any]:
     """The status document of a workflow ``record`` in its ``derived`` state."""
-    steps = [public_step(step) for step in derived.steps]
     return {
         "id": str(record["id"]),
         "kind": record["kind"],
@@ -54,8 +35,8 @@ def build(record: Row, derived: Derived) -> dict[str, Any]:
         "created_at": _iso(record["created_at"]),
         "updated_at": _iso(derived.updated_at),
         "finished_at": _iso(derived.finished_at),
-        "progress": progress(steps),
-        "steps": steps,
+        "progress": progress(derived.steps),
+        "steps": [step.public() for step in derived.steps],
         "result": derived.result,
         "error": derived.error,
     }

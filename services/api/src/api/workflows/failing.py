@@ -34,7 +34,7 @@ from celery import Celery
 from celery.exceptions import OperationalError as BrokerUnreachable
 
 from api.db import Connection
-from api.workflows import store
+from api.workflows import task_results, values, workflow_rows
 from api.workflows.refresh import Finished, render, state_of
 from api.workflows.status import FINAL_WORKFLOW, SETTLED, Derived
 
@@ -66,7 +66,7 @@ def done_anyway(state: Derived, failure: Failure) -> bool:
     """Whether the step whose message was lost had succeeded: a spare copy was lost
     (publishing is at-least-once), not the work, so the workflow carries on."""
     return failure.task_id is not None and any(
-        step["task_id"] == failure.task_id and step["status"] == "succeeded" for step in state.steps
+        step.task_id == failure.task_id and step.status == "succeeded" for step in state.steps
     )
 
 
@@ -81,17 +81,17 @@ def ended(state: Derived, failure: Failure, *, at: datetime, revoked: Collection
     moment = at.astimezone(UTC).isoformat()
     steps = []
     for step in state.steps:
-        if step["status"] in SETTLED:
+        if step.status in SETTLED:
             steps.append(step)
             continue
-        not_run = step["task_id"] in revoked and step["task_id"] != failure.task_id
+        not_run = step.task_id in revoked and step.task_id != failure.task_id
         steps.append(
-            {
-                **step,
-                "status": "cancelled" if not_run else "failed",
-                "finished_at": moment,
-                "error": error or failure.error,
-            }
+            replace(
+                step,
+                status="cancelled" if not_run else "failed",
+                finished_at=moment,
+                error=error or failure.error,
+            )
         )
     return replace(
         state,
@@ -117,11 +117,14 @@ async def fail(conn: Connection, failures: Sequence[Failure]) -> Failed:
     if not by_id:
         return done
     async with conn.transaction():
-        records = await store.records(conn, list(by_id), unfinished_only=True, for_update=True)
-        rows = await store.task_rows(
-            conn, (step["task_id"] for record in records for step in store.stored_steps(record))
+        records = await workflow_rows.records(
+            conn, list(by_id), unfinished_only=True, for_update=True
         )
-        at = store.now()
+        rows = await task_results.task_rows(
+            conn,
+            (step.task_id for record in records for step in workflow_rows.stored_steps(record)),
+        )
+        at = values.now()
         saved = []
         for record in records:
             failure = by_id[record["id"]]
@@ -130,8 +133,8 @@ async def fail(conn: Connection, failures: Sequence[Failure]) -> Failed:
                 continue
             revoked: set[str] = set()
             if state.finished_at is None:
-                waiting = [s["task_id"] for s in state.steps if s["status"] in NOT_STARTED]
-                revoked = await store.revoke_unstarted(conn, waiting, record["id"])
+                waiting = [s.task_id for s in state.steps if s.status in NOT_STARTED]
+                revoked = await task_results.revoke_unstarted(conn, waiting, record["id"])
             final = ended(state, failure, at=at, revoked=revoked)
             saved.append(render(record, final))
             done.revoked.extend(sorted(revoked))
@@ -145,7 +148,7 @@ async def fail(conn: Connection, failures: Sequence[Failure]) -> Failed:
                     final.finished_at or at,
                 )
             )
-        await store.save(conn, saved)
+        await workflow_rows.save(conn, saved)
     return done
 
 

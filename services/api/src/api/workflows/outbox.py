@@ -1,6 +1,6 @@
 """The outbox table's statements: taking due messages, and settling them.
 
-A message is written with its workflow (:func:`api.workflows.store.create`), due at once
+A message is written with its workflow (:func:`api.workflows.creation.create`), due at once
 (``next_attempt_at`` defaults to the time of the insert). The relay takes due messages
 in the order of the index ``outbox_due`` (``next_attempt_at, id``), locked with ``SKIP
 LOCKED`` so that the relays of several API processes share the work; a published one is

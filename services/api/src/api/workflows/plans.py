@@ -15,6 +15,7 @@ from uuid import UUID, uuid4
 
 from celery import Celery, chain, chord, group
 
+from api.workflows.steps import Planned
 from contracts import GenerateReport, Message, SendEmail, signature, task_name_of, tracing
 
 
@@ -47,13 +48,13 @@ class Plan:
     workflow_id: UUID
     kind: str
     shape: str
-    steps: list[dict[str, Any]]
+    steps: list[Planned]
     canvas: dict[str, Any]
     demand: Demand = Demand()
 
 
-def _step(payload: Message) -> dict[str, Any]:
-    return {"name": task_name_of(payload), "task_id": str(uuid4())}
+def _step(payload: Message) -> Planned:
+    return Planned(task_name_of(payload), str(uuid4()))
 
 
 def _headers(workflow_id: UUID, request_id: str | None) -> dict[str, str]:
@@ -76,9 +77,7 @@ def single(
     """One task."""
     workflow_id = workflow_id or uuid4()
     step = _step(payload)
-    sig = signature(
-        app, payload, task_id=step["task_id"], headers=_headers(workflow_id, request_id)
-    )
+    sig = signature(app, payload, task_id=step.task_id, headers=_headers(workflow_id, request_id))
     return Plan(workflow_id, kind, "single", [step], dict(sig), demand_of([payload]))
 
 
@@ -95,7 +94,7 @@ def sequence(
     headers = _headers(workflow_id, request_id)
     steps = [_step(payload) for payload in payloads]
     sigs = [
-        signature(app, payload, task_id=step["task_id"], headers=headers)
+        signature(app, payload, task_id=step.task_id, headers=headers)
         for payload, step in zip(payloads, steps, strict=True)
     ]
     return Plan(workflow_id, kind, "chain", steps, dict(chain(*sigs)), demand_of(payloads))
@@ -120,13 +119,13 @@ def parallel(
     headers = _headers(workflow_id, request_id)
     steps = [_step(payload) for payload in payloads]
     members = [
-        signature(app, payload, task_id=step["task_id"], headers=headers)
+        signature(app, payload, task_id=step.task_id, headers=headers)
         for payload, step in zip(payloads, steps, strict=True)
     ]
     if then is None:
         return Plan(workflow_id, kind, "group", steps, dict(group(members)), demand_of(payloads))
     callback_step = _step(then)
-    callback = signature(app, then, task_id=callback_step["task_id"], headers=headers)
+    callback = signature(app, then, task_id=callback_step.task_id, headers=headers)
     canvas = chord(group(members), callback)
     return Plan(
         workflow_id,

@@ -14,7 +14,7 @@ import asyncpg
 
 from api.access import held
 from api.access.keys import Caller
-from api.workflows import store
+from api.workflows import workflow_rows
 from api.workflows.watchers import Watchers
 
 MAX_WAIT = 30.0
@@ -40,7 +40,7 @@ def matches(if_none_match: str | None, tag: str) -> bool:
     return "*" in candidates or tag in candidates
 
 
-def _answer(stored: store.Stored, if_none_match: str | None) -> Answer:
+def _answer(stored: workflow_rows.Stored, if_none_match: str | None) -> Answer:
     headers = {"ETag": stored.etag, "Cache-Control": "no-cache"}
     if not stored.finished:
         headers["Retry-After"] = RETRY_AFTER
@@ -68,15 +68,15 @@ async def answer(
     """
     tenant = caller.tenant
     if wait <= 0 or if_none_match is None:
-        stored = await store.read(pool, workflow_id, tenant)
+        stored = await workflow_rows.read(pool, workflow_id, tenant)
         return None if stored is None else _answer(stored, if_none_match)
     deadline = anyio.current_time() + wait
     # Watching before reading: a change stored between the two is not missed.
     with held.table().hold(caller.key_id, cap), watchers.watch(workflow_id) as watch:
-        stored = await store.read(pool, workflow_id, tenant)
+        stored = await workflow_rows.read(pool, workflow_id, tenant)
         while stored is not None and matches(if_none_match, stored.etag):
             remaining = deadline - anyio.current_time()
             if remaining <= 0 or not await watch.wait(remaining):
                 break
-            stored = await store.read(pool, workflow_id, tenant)
+            stored = await workflow_rows.read(pool, workflow_id, tenant)
     return None if stored is None else _answer(stored, if_none_match)

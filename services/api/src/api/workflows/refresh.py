@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from api.db import Connection, Row
-from api.workflows import document, store
+from api.workflows import document, task_results, workflow_rows
 from api.workflows.status import Derived, TaskRow, derive
+from api.workflows.steps import Planned
 
 
 @dataclass(frozen=True)
@@ -34,22 +34,22 @@ def state_of(
     record: Row,
     rows: Mapping[str, TaskRow],
     *,
-    steps: Sequence[Mapping[str, Any]] | None = None,
+    steps: Sequence[Planned] | None = None,
     cancelled_at: datetime | None = None,
 ) -> Derived:
     """``record``'s state given its steps' result rows."""
     return derive(
         shape=record["shape"],
-        stored_steps=store.stored_steps(record) if steps is None else steps,
+        stored_steps=workflow_rows.stored_steps(record) if steps is None else steps,
         rows=rows,
         created_at=record["created_at"],
         cancelled_at=cancelled_at if cancelled_at is not None else record["cancelled_at"],
     )
 
 
-def render(record: Row, state: Derived) -> store.Saved:
+def render(record: Row, state: Derived) -> workflow_rows.Saved:
     text = document.serialize(document.build(record, state))
-    return store.Saved(record["id"], state, text, document.etag_of(text))
+    return workflow_rows.Saved(record["id"], state, text, document.etag_of(text))
 
 
 async def refresh(conn: Connection, workflow_ids: Sequence[UUID]) -> list[Finished]:
@@ -61,12 +61,14 @@ async def refresh(conn: Connection, workflow_ids: Sequence[UUID]) -> list[Finish
     """
     finished: list[Finished] = []
     async with conn.transaction():
-        records = await store.records(conn, workflow_ids, unfinished_only=True, for_update=True)
+        records = await workflow_rows.records(
+            conn, workflow_ids, unfinished_only=True, for_update=True
+        )
         if not records:
             return finished
-        rows = await store.task_rows(
+        rows = await task_results.task_rows(
             conn,
-            (step["task_id"] for record in records for step in store.stored_steps(record)),
+            (step.task_id for record in records for step in workflow_rows.stored_steps(record)),
         )
         changed = []
         for record in records:
@@ -86,5 +88,5 @@ async def refresh(conn: Connection, workflow_ids: Sequence[UUID]) -> list[Finish
                         end,
                     )
                 )
-        await store.save(conn, changed)
+        await workflow_rows.save(conn, changed)
     return finished

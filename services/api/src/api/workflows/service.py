@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+from dataclasses import replace
 from datetime import UTC
 from typing import Any
 from uuid import UUID
@@ -13,7 +14,7 @@ import asyncpg
 from celery import Celery
 
 from api.db import Connection, Row
-from api.workflows import store
+from api.workflows import task_results, values, workflow_rows
 from api.workflows.failing import broadcast_revoke
 from api.workflows.refresh import render, state_of
 from api.workflows.status import FINAL_WORKFLOW, Derived
@@ -23,11 +24,11 @@ def stored_state(record: Row) -> Derived:
     """The state last stored (complete for a finished workflow)."""
     return Derived(
         status=record["status"],
-        steps=store.stored_steps(record),
+        steps=workflow_rows.stored_views(record),
         finished_at=record["finished_at"],
         updated_at=record["updated_at"],
-        result=store.loads(record["result"]),
-        error=store.loads(record["error"]),
+        result=values.loads(record["result"]),
+        error=values.loads(record["error"]),
     )
 
 
@@ -36,7 +37,9 @@ async def current_state(conn: Connection, record: Row) -> Derived:
     (what the status updater is about to store, if it has not yet)."""
     if record["finished_at"] is not None:
         return stored_state(record)
-    rows = await store.task_rows(conn, (step["task_id"] for step in store.stored_steps(record)))
+    rows = await task_results.task_rows(
+        conn, (step.task_id for step in workflow_rows.stored_steps(record))
+    )
     return state_of(record, rows)
 
 
@@ -58,34 +61,36 @@ async def cancel(
     document is stored before this returns.
     """
     async with pool.acquire() as conn, conn.transaction():
-        found = await store.records(conn, [workflow_id], tenant=tenant, for_update=True)
+        found = await workflow_rows.records(conn, [workflow_id], tenant=tenant, for_update=True)
         if not found:
             return CancelOutcome.NOT_FOUND, None
         [record] = found
         if record["finished_at"] is not None:
-            stored = await store.read(conn, workflow_id, tenant)
+            stored = await workflow_rows.read(conn, workflow_id, tenant)
             assert stored is not None
             return CancelOutcome.ALREADY_FINISHED, json.loads(stored.text)
-        steps = store.stored_steps(record)
-        task_ids = [step["task_id"] for step in steps]
-        state = state_of(record, await store.task_rows(conn, task_ids))
+        steps = workflow_rows.stored_steps(record)
+        task_ids = [step.task_id for step in steps]
+        state = state_of(record, await task_results.task_rows(conn, task_ids))
         if state.status in FINAL_WORKFLOW:
             return CancelOutcome.ALREADY_FINISHED, json.loads(render(record, state).text)
-        waiting = [v["task_id"] for v in state.steps if v["status"] in ("queued", "retrying")]
-        revoked = await store.revoke_unstarted(conn, waiting, workflow_id)
-        at = store.now()
+        waiting = [v.task_id for v in state.steps if v.status in ("queued", "retrying")]
+        revoked = await task_results.revoke_unstarted(conn, waiting, workflow_id)
+        at = values.now()
         steps = [
-            {**step, "cancelled": True, "cancelled_at": at.astimezone(UTC).isoformat()}
-            if step["task_id"] in revoked
-            else dict(step)
+            replace(step, cancelled=True, cancelled_at=at.astimezone(UTC).isoformat())
+            if step.task_id in revoked
+            else step
             for step in steps
         ]
-        await store.mark_cancelled(conn, workflow_id, steps, at)
+        await workflow_rows.mark_cancelled(conn, workflow_id, steps, at)
         cancelled = render(
             record,
-            state_of(record, await store.task_rows(conn, task_ids), steps=steps, cancelled_at=at),
+            state_of(
+                record, await task_results.task_rows(conn, task_ids), steps=steps, cancelled_at=at
+            ),
         )
-        await store.save(conn, [cancelled])
+        await workflow_rows.save(conn, [cancelled])
     if revoked:
         await anyio.to_thread.run_sync(broadcast_revoke, celery_app, sorted(revoked))
     result: dict[str, Any] = json.loads(cancelled.text)

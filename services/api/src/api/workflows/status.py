@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from api.workflows.steps import Planned, Step
+
 SETTLED = frozenset({"succeeded", "failed", "cancelled"})
 FINAL_WORKFLOW = SETTLED
-
-#: Keys a stored step keeps across updates (the rest is recomputed from its row).
-BOOKKEEPING = ("cancelled", "cancelled_at")
 
 _CELERY_TO_STEP = {
     "PENDING": "queued",
@@ -89,27 +88,13 @@ def error_from_meta(meta: Any) -> dict[str, str]:
     return {"type": "Error", "message": "" if meta is None else str(meta)}
 
 
-def step_from_row(step: Mapping[str, Any], row: TaskRow | None) -> dict[str, Any]:
+def step_from_row(step: Planned, row: TaskRow | None) -> Step:
     """A step's public view: its stored identity merged with its result row."""
-    view: dict[str, Any] = {
-        **{key: step[key] for key in BOOKKEEPING if key in step},
-        "name": step["name"],
-        "task_id": step["task_id"],
-        "status": "queued",
-        "attempts": 0,
-        "started_at": None,
-        "finished_at": None,
-        "result": None,
-        "error": None,
-        "worker": None,
-        "progress": None,
-    }
-    if step.get("cancelled") and (row is None or row.state != "SUCCESS"):
-        view.update(
-            status="cancelled",
-            finished_at=step.get("cancelled_at"),
-            error={"type": "Cancelled", "message": "cancelled before it started"},
-        )
+    view = Step(step.name, step.task_id, cancelled=step.cancelled, cancelled_at=step.cancelled_at)
+    if step.cancelled and (row is None or row.state != "SUCCESS"):
+        view.status = "cancelled"
+        view.finished_at = step.cancelled_at
+        view.error = {"type": "Cancelled", "message": "cancelled before it started"}
         return view
     if row is None:
         return view
@@ -120,30 +105,30 @@ def step_from_row(step: Mapping[str, Any], row: TaskRow | None) -> dict[str, Any
         # failure): the step failed.
         status = "failed"
     started_at = _aware(row.date_started)
-    view["status"] = status
-    view["started_at"] = _iso(started_at)
-    view["worker"] = row.worker
+    view.status = status
+    view.started_at = _iso(started_at)
+    view.worker = row.worker
     if started_at is not None or status in ("running", "retrying", "succeeded", "failed"):
-        view["attempts"] = (row.retries or 0) + 1
+        view.attempts = (row.retries or 0) + 1
     if status in SETTLED:
-        view["finished_at"] = _iso(_aware(row.date_done))
+        view.finished_at = _iso(_aware(row.date_done))
     if status == "succeeded":
-        view["result"] = meta
+        view.result = meta
     elif meta is CORRUPT and status == "failed":
-        view["error"] = dict(CORRUPT_ERROR)
+        view.error = dict(CORRUPT_ERROR)
     elif status in ("failed", "retrying"):
-        view["error"] = error_from_meta(meta)
+        view.error = error_from_meta(meta)
     elif status == "cancelled":
-        view["error"] = {"type": "Cancelled", "message": "revoked before it finished"}
+        view.error = {"type": "Cancelled", "message": "revoked before it finished"}
     if row.state == "PROGRESS" and isinstance(meta, Mapping):
-        view["progress"] = {
+        view.progress = {
             "completed": int(meta.get("completed", 0)),
             "total": int(meta.get("total", 0)),
         }
     return view
 
 
-def _skip_after_failure(shape: str, views: list[dict[str, Any]]) -> None:
+def _skip_after_failure(shape: str, views: list[Step]) -> None:
     """In a chain, steps after a failed or cancelled one will never run: say so.
 
     Celery also marks a failed chain's later tasks FAILURE with the same error, although
@@ -152,21 +137,21 @@ def _skip_after_failure(shape: str, views: list[dict[str, Any]]) -> None:
     if shape != "chain":
         return
     for index, view in enumerate(views):
-        if view["status"] in ("failed", "cancelled"):
+        if view.status in ("failed", "cancelled"):
             for later in views[index + 1 :]:
-                if later["status"] in ("queued", "failed") and later["started_at"] is None:
-                    later["status"] = "cancelled"
-                    later["attempts"] = 0
-                    later["result"] = None
-                    later["finished_at"] = view["finished_at"]
-                    later["error"] = {
+                if later.status in ("queued", "failed") and later.started_at is None:
+                    later.status = "cancelled"
+                    later.attempts = 0
+                    later.result = None
+                    later.finished_at = view.finished_at
+                    later.error = {
                         "type": "NotRun",
-                        "message": f"not run: step {index + 1} ({view['name']}) {view['status']}",
+                        "message": f"not run: step {index + 1} ({view.name}) {view.status}",
                     }
             return
 
 
-def _order_chain_times(shape: str, views: list[dict[str, Any]]) -> None:
+def _order_chain_times(shape: str, views: list[Step]) -> None:
     """A chain step finished no later than the next one started.
 
     Celery publishes a chain's next task before it stores the step's result, so the
@@ -176,9 +161,9 @@ def _order_chain_times(shape: str, views: list[dict[str, Any]]) -> None:
     if shape != "chain":
         return
     for step, after in itertools.pairwise(views):
-        done, next_start = step["finished_at"], after["started_at"]
+        done, next_start = step.finished_at, after.started_at
         if done is not None and next_start is not None and next_start < done:
-            step["finished_at"] = next_start
+            step.finished_at = next_start
 
 
 @dataclass(frozen=True)
@@ -186,7 +171,7 @@ class Derived:
     """A workflow's derived state."""
 
     status: str
-    steps: list[dict[str, Any]]
+    steps: list[Step]
     finished_at: datetime | None
     updated_at: datetime
     result: Any
@@ -196,16 +181,16 @@ class Derived:
 def derive(
     *,
     shape: str,
-    stored_steps: Sequence[Mapping[str, Any]],
+    stored_steps: Sequence[Planned],
     rows: Mapping[str, TaskRow],
     created_at: datetime,
     cancelled_at: datetime | None,
 ) -> Derived:
     """Combine a workflow's stored steps with their result rows."""
-    views = [step_from_row(step, rows.get(step["task_id"])) for step in stored_steps]
+    views = [step_from_row(step, rows.get(step.task_id)) for step in stored_steps]
     _skip_after_failure(shape, views)
     _order_chain_times(shape, views)
-    statuses = [view["status"] for view in views]
+    statuses = [view.status for view in views]
 
     if cancelled_at is not None:
         status = "cancelled"
@@ -222,14 +207,14 @@ def derive(
     if cancelled_at is not None:
         moments.append(cancelled_at)
     # ``rows`` may hold other workflows' rows too (the tracker reads a batch at once).
-    own_rows = (rows.get(step["task_id"]) for step in stored_steps)
+    own_rows = (rows.get(step.task_id) for step in stored_steps)
     for row in (r for r in own_rows if r is not None):
         for moment in (_aware(row.date_done), _aware(row.date_started)):
             if moment is not None:
                 moments.append(moment)
     finished_at: datetime | None = None
     if status in FINAL_WORKFLOW and all(s in SETTLED for s in statuses):
-        ends = [m for m in (_parse(v["finished_at"]) for v in views) if m is not None]
+        ends = [m for m in (_parse(v.finished_at) for v in views) if m is not None]
         finished_at = max([*ends, *([cancelled_at] if cancelled_at else [])], default=created_at)
         moments.append(finished_at)
 
@@ -239,26 +224,26 @@ def derive(
         finished_at=finished_at,
         updated_at=max(moments),
         result=_workflow_result(shape, views) if status == "succeeded" else None,
-        error=next((v["error"] for v in views if v["status"] == "failed"), None),
+        error=next((v.error for v in views if v.status == "failed"), None),
     )
 
 
-def initial_state(steps: Sequence[Mapping[str, Any]], created_at: datetime) -> Derived:
+def initial_state(steps: Sequence[Planned], created_at: datetime) -> Derived:
     """The state of a workflow that nothing has happened to yet."""
     return derive(
         shape="single", stored_steps=steps, rows={}, created_at=created_at, cancelled_at=None
     )
 
 
-def _workflow_result(shape: str, views: list[dict[str, Any]]) -> Any:
+def _workflow_result(shape: str, views: list[Step]) -> Any:
     if shape == "group":
-        return [view["result"] for view in views]
-    return views[-1]["result"] if views else None
+        return [view.result for view in views]
+    return views[-1].result if views else None
 
 
-def progress(steps: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+def progress(steps: Sequence[Step]) -> dict[str, int]:
     """Settled steps out of all steps."""
     return {
-        "completed": sum(1 for step in steps if step["status"] in SETTLED),
+        "completed": sum(1 for step in steps if step.status in SETTLED),
         "total": len(steps),
     }

@@ -17,7 +17,7 @@ import asyncpg
 
 from api.access import held
 from api.access.keys import Caller
-from api.workflows import store
+from api.workflows import workflow_rows
 from api.workflows.watchers import Watchers
 
 #: Seconds between heartbeats of a stream with nothing new.
@@ -26,7 +26,7 @@ MEDIA_TYPE = "text/event-stream"
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-def event(stored: store.Stored) -> bytes:
+def event(stored: workflow_rows.Stored) -> bytes:
     """One ``workflow`` event carrying the stored document (compact JSON: one line)."""
     data = "\n".join(f"data: {line}" for line in stored.text.splitlines())
     return f"id: {stored.etag}\nevent: workflow\n{data}\n\n".encode()
@@ -53,7 +53,7 @@ async def events(
         # Watching before reading: a change stored between the two is not missed.
         with watchers.watch(workflow_id) as watch:
             while True:
-                stored = await store.read(pool, workflow_id, caller.tenant)
+                stored = await workflow_rows.read(pool, workflow_id, caller.tenant)
                 if stored is None:
                     return
                 if stored.etag != sent:

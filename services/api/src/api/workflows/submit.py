@@ -1,25 +1,72 @@
 """Accepting a workflow: the workflow, its outbox message, its quota counting and the
 ``Idempotency-Key`` claim are committed together (one statement without a key, one
 transaction with one). Before anything is stored, every email step's lane must be one
-the caller's key may use (403 naming it otherwise)."""
+the caller's key may use.
+
+:func:`submit` answers an outcome (:data:`Outcome`), not an HTTP response: the routes
+map each to its status, body and headers (:mod:`api.routes.outcomes`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import structlog
-from fastapi import HTTPException
-from fastapi.responses import JSONResponse
 
 from api import db
 from api.access import idempotency, keys, quotas
-from api.deps import Services
-from api.workflows import store
+from api.services import Services
+from api.workflows import creation, values
 from api.workflows.plans import Plan
 
 log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """Stored, counted and on its way (202): the workflow id, where to poll it and the
+    reports it will store (:func:`accepted_body`)."""
+
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """The tenant's ``Idempotency-Key`` came again with the same request: its first
+    answer, and nothing stored, counted or sent (200)."""
+
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """The ``Idempotency-Key`` was already used with another request (409)."""
+
+    workflow_id: str
+
+
+@dataclass(frozen=True)
+class LaneRefused:
+    """An email step is in a lane the key may not use (403); ``field`` is where the
+    request chose that lane."""
+
+    lane: str
+    field: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class QuotaExceeded:
+    """Past one of the tenant's quotas (429), and how long until it resets."""
+
+    exceeded: quotas.Exceeded
+    retry_after: int
+
+
+#: What a submission comes to.
+Outcome = Accepted | Replayed | Conflict | LaneRefused | QuotaExceeded
 
 
 async def submit(
@@ -34,18 +81,19 @@ async def submit(
     origin: str = "api",
     request_id: str | None = None,
     lane_field: tuple[str, ...] = ("body", "lane"),
-) -> JSONResponse:
-    """Commit the workflow with its outbox message, wake the relay, answer 202.
+) -> Outcome:
+    """Commit the workflow with its outbox message, wake the relay: :class:`Accepted`.
 
     With an ``Idempotency-Key`` already used by this tenant, nothing is stored, counted
-    or sent: the same request is answered 200 with the first workflow, another one 409.
-    An email step in a lane the key lacks answers 403 (``lane_field`` is where the
-    request chose that lane); a submission past one of the tenant's quotas 429.
+    or sent: the same request is :class:`Replayed` with the first workflow, another one
+    is a :class:`Conflict`. An email step in a lane the key lacks is :class:`LaneRefused`
+    (``lane_field`` is where the request chose that lane); a submission past one of the
+    tenant's quotas :class:`QuotaExceeded`.
     """
     tenant = caller.tenant
     for lane in plan.demand.lanes:
         if not caller.may_use(lane):
-            return lane_refused(lane, lane_field)
+            return LaneRefused(lane, lane_field)
     body = accepted_body(plan, report_ids)
     settings = services.settings
     charge = quotas.Charge(
@@ -57,7 +105,7 @@ async def submit(
     replay: idempotency.Replay | None = None
     try:
         if idempotency_key is None:
-            await store.create(
+            await creation.create(
                 services.pool,
                 plan,
                 tenant=tenant,
@@ -78,10 +126,10 @@ async def submit(
                     fingerprint=idempotency.request_hash(path, request),
                     workflow_id=plan.workflow_id,
                     response=body,
-                    at=store.now(),
+                    at=values.now(),
                 )
                 if replay is None:
-                    await store.create(
+                    await creation.create(
                         conn,
                         plan,
                         tenant=tenant,
@@ -95,64 +143,29 @@ async def submit(
         refused = quotas.exceeded(error)
         if refused is None:
             raise
-        return quota_refused(refused, tenant)
+        log.info(
+            "quota exceeded",
+            tenant=tenant,
+            quota=refused.quota,
+            limit=refused.limit,
+            used=refused.used,
+            requested=refused.requested,
+        )
+        return QuotaExceeded(refused, refused.retry_after(values.now()))
     if replay is not None:
-        return replayed(replay)
+        if not replay.same_request:
+            return Conflict(str(replay.response["workflow_id"]))
+        return Replayed(replay.response)
     services.metrics.accepted(plan.kind, origin)
     log.info(
         "workflow accepted",
         workflow_id=str(plan.workflow_id),
         kind=plan.kind,
         shape=plan.shape,
-        steps=[step["task_id"] for step in plan.steps],
+        steps=[step.task_id for step in plan.steps],
     )
     services.relay.notify()
-    return JSONResponse(body, status_code=202, headers={"Location": body["status_url"]})
-
-
-def lane_refused(lane: str, field: tuple[str, ...]) -> JSONResponse:
-    """403: the key may not send email in ``lane`` (:class:`api.schemas.LaneRefused`)."""
-    return JSONResponse(
-        {
-            "detail": f"this API key may not send email in lane '{lane}'",
-            "lane": lane,
-            "loc": list(field),
-        },
-        status_code=403,
-    )
-
-
-def quota_refused(refused: quotas.Exceeded, tenant: str) -> JSONResponse:
-    """429: the tenant's quota, its use, what was asked and when it resets, and
-    ``Retry-After`` until then (:class:`api.schemas.TooManyRequests`)."""
-    log.info(
-        "quota exceeded",
-        tenant=tenant,
-        quota=refused.quota,
-        limit=refused.limit,
-        used=refused.used,
-        requested=refused.requested,
-    )
-    return JSONResponse(
-        refused.body(),
-        status_code=429,
-        headers={"Retry-After": str(refused.retry_after(store.now()))},
-    )
-
-
-def replayed(replay: idempotency.Replay) -> JSONResponse:
-    """The first answer again (200), or 409 when the key came with another request."""
-    if not replay.same_request:
-        raise HTTPException(
-            409,
-            "Idempotency-Key was already used with a different request "
-            f"(workflow {replay.response['workflow_id']})",
-        )
-    return JSONResponse(
-        replay.response,
-        status_code=200,
-        headers={"Location": replay.response["status_url"], "Idempotent-Replayed": "true"},
-    )
+    return Accepted(body)
 
 
 def status_url(plan: Plan) -> str:

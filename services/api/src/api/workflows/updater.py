@@ -29,7 +29,7 @@ import asyncpg
 import structlog
 
 from api.metrics import WorkflowMetrics
-from api.workflows import store
+from api.workflows import unfinished
 from api.workflows.deadlines import Deadlines
 from api.workflows.refresh import Finished, refresh
 
@@ -136,7 +136,7 @@ class StatusUpdater:
         after = None
         found = 0
         while True:
-            changed, after = await store.unfinished_changed(
+            changed, after = await unfinished.unfinished_changed(
                 self._pool, after=after, limit=RECONCILE_BATCH
             )
             found += len(changed)
@@ -149,7 +149,7 @@ class StatusUpdater:
 
     async def sweep(self) -> int:
         """Refresh the next window of unfinished workflows; how many it looked at."""
-        rows = await store.unfinished_after(
+        rows = await unfinished.unfinished_after(
             self._pool, after=self._sweep_after, limit=self._sweep_batch
         )
         self._sweep_after = (rows[-1]["created_at"], rows[-1]["id"]) if rows else None

@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from api.workflows.store import Cursor
+from api.workflows.listing import Cursor
 
 
 def opaque(raw: bytes) -> str:
