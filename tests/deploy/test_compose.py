@@ -10,6 +10,8 @@ from pydantic_settings import BaseSettings
 
 from api.config import Settings as ApiSettings
 from contracts.database_roles import MIGRATOR, ROLES, DatabaseRoleSettings
+from contracts.routing import SCAFFOLDED
+from contracts.services import SERVICES
 from email_worker.config import Settings as EmailWorkerSettings
 from report_worker.config import Settings as ReportWorkerSettings
 from scheduler.config import Settings as SchedulerSettings
@@ -135,7 +137,11 @@ def allows(pattern: str, name: str) -> bool:
 def test_no_guest_and_one_user_per_service() -> None:
     users = {user["name"] for user in definitions()["users"]}
     assert "guest" not in users
-    assert users == {"admin", "api", "api-intake", "email-worker", "report-worker", "scheduler"}
+    # and the broker user of each worker `just new-worker` made
+    scaffolded = {queue.name for contract in SCAFFOLDED for queue in contract.queues}
+    made = {s.name for s in SERVICES.values() if {q.name for q in s.consumes} & scaffolded}
+    ours = {"admin", "api", "api-intake", "email-worker", "report-worker", "scheduler"}
+    assert users == ours | made
     for name, service in services().items():
         url = service.get("environment", {}).get("AMQP_URL")
         if url and name not in ONE_SHOT:

@@ -19,7 +19,7 @@ from contracts.declaration import (
     needs_of,
 )
 from contracts.poison import Consumer
-from contracts.routing import DEAD_LETTER_QUEUES, ROUTED_EXCHANGES, TASK_QUEUES
+from contracts.routing import DEAD_LETTER_QUEUES, ROUTED_EXCHANGES, SCAFFOLDED, TASK_QUEUES
 from contracts.topology import (
     UNROUTABLE_EXCHANGE,
     UNROUTABLE_QUEUE,
@@ -104,7 +104,15 @@ def declared(consumes: tuple[Queue, ...], refuse: str | None = None) -> Recordin
 def test_a_worker_relies_on_its_queues_their_dead_letters_the_catch_all_and_the_exchanges() -> None:
     needs = needs_of(email.QUEUES)
 
-    assert names(needs.exchanges) == ["unroutable", "email", "reports", "workflows", "webhooks"]
+    scaffolded = [contract.exchange.name for contract in SCAFFOLDED]
+    assert names(needs.exchanges) == [
+        "unroutable",
+        "email",
+        "reports",
+        "workflows",
+        "webhooks",
+        *scaffolded,
+    ]
     assert names(needs.queues) == [
         "unroutable",
         "email.transactional",

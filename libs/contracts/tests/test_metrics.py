@@ -16,6 +16,7 @@ from celery import Celery
 from pydantic import BaseModel, ValidationError
 
 from contracts.metrics import MetricsPort, QueueDepths, system_queues
+from contracts.routing import SCAFFOLDED
 
 
 def run_python(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -128,17 +129,25 @@ def test_queue_depths_are_left_out_when_the_broker_cannot_be_reached(app: Celery
 def test_every_worker_reports_every_queue_of_the_system() -> None:
     # Not only its own: when every email worker is gone, the report worker still reports
     # email.transactional, with no consumers, which is what the alert looks for.
-    assert sorted(system_queues()) == [
-        "api.dead-letters",
-        "api.intake",
-        "api.intake.dlq",
-        "email.bulk",
-        "email.bulk.dlq",
-        "email.transactional",
-        "email.transactional.dlq",
-        "reports.default",
-        "reports.default.dlq",
-        "unroutable",
-        "webhooks.deliver",
-        "webhooks.deliver.dlq",
+    scaffolded = [
+        queue.name
+        for contract in SCAFFOLDED
+        for queue in (*contract.queues, *contract.dead_letter_queues)
     ]
+    assert sorted(system_queues()) == sorted(
+        [
+            "api.dead-letters",
+            "api.intake",
+            "api.intake.dlq",
+            "email.bulk",
+            "email.bulk.dlq",
+            "email.transactional",
+            "email.transactional.dlq",
+            "reports.default",
+            "reports.default.dlq",
+            "unroutable",
+            "webhooks.deliver",
+            "webhooks.deliver.dlq",
+            *scaffolded,
+        ]
+    )

@@ -22,7 +22,7 @@ from contracts import (
     contract_for,
     route_task,
 )
-from contracts.routing import queues_named
+from contracts.routing import SCAFFOLDED, queues_named
 from contracts.topology import DELIVERY_LIMIT, UNROUTABLE_QUEUE
 from contracts.webhooks import DELIVER_WEBHOOK
 
@@ -32,6 +32,8 @@ WORK_QUEUES = {
     "reports.default",
     "api.intake",
     "webhooks.deliver",
+    # and those of the workers `just new-worker` made, checked by the same rules
+    *(queue.name for contract in SCAFFOLDED for queue in contract.queues),
 }
 
 
@@ -66,8 +68,19 @@ def test_topic_matcher_itself(pattern: str, key: str, expected: bool) -> None:
 
 
 def test_contracts_registry() -> None:
-    assert set(CONTRACTS) == {SEND_EMAIL, GENERATE_REPORT, START_WORKFLOW, DELIVER_WEBHOOK}
-    assert set(CONTRACTS) == {"email.send", "report.generate", "workflow.start", "webhook.deliver"}
+    scaffolded = {contract.name for contract in SCAFFOLDED}
+    assert set(CONTRACTS) - scaffolded == {
+        SEND_EMAIL,
+        GENERATE_REPORT,
+        START_WORKFLOW,
+        DELIVER_WEBHOOK,
+    }
+    assert set(CONTRACTS) - scaffolded == {
+        "email.send",
+        "report.generate",
+        "workflow.start",
+        "webhook.deliver",
+    }
     assert CONTRACTS["email.send"].payload is SendEmail
     assert CONTRACTS["report.generate"].payload is GenerateReport
     for name, contract in CONTRACTS.items():
@@ -196,8 +209,9 @@ def test_work_queues_limit_deliveries_and_dead_letter(name: str) -> None:
 
 def test_domain_exchanges_name_the_unroutable_alternate_exchange() -> None:
     exchanges = {queue.exchange.name: queue.exchange for queue in TASK_QUEUES}
-    assert set(exchanges) == {"unroutable", "email", "reports", "workflows", "webhooks"}
-    for name in ("email", "reports", "workflows", "webhooks"):
+    domains = {"email", "reports", "workflows", "webhooks"} | {c.exchange.name for c in SCAFFOLDED}
+    assert set(exchanges) == {"unroutable", *domains}
+    for name in domains:
         assert exchanges[name].type == "topic"
         assert exchanges[name].durable is True
         assert exchanges[name].arguments == {"alternate-exchange": UNROUTABLE_QUEUE.exchange.name}

@@ -7,6 +7,7 @@ through the app factory, so they all declare the same queues with the same argum
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +21,14 @@ CONTRACTS: dict[str, TaskContract[Any, Any]] = {
     contract.name: contract
     for contract in (email.SEND, reports.GENERATE, workflows.START, webhooks.DELIVER)
 }
+
+#: The contracts ``just new-worker`` made (their module says ``SCAFFOLDED = True``): the
+#: contracts' tests pin the hand-written topology by name and check these by its rules.
+SCAFFOLDED: tuple[TaskContract[Any, Any], ...] = tuple(
+    contract
+    for contract in CONTRACTS.values()
+    if getattr(sys.modules[contract.payload.__module__], "SCAFFOLDED", False)
+)
 
 #: Routes of tasks that are no contract but that a worker must still receive (Celery's
 #: own clean-up); any other name goes to the default queue, ``unroutable``.
