@@ -83,6 +83,10 @@ up *args:
 client: sync
     @uv run --frozen python scripts/generate_client.py
 
+# A new worker package wired into contracts, grants, compose, CI and the workspace (see README "Adding a worker")
+new-worker name *args: sync
+    @uv run --frozen python scripts/new_worker.py {{name}} {{args}}
+
 # Record compatible contract changes in libs/contracts/snapshots (refuses breaking ones); --database-url URL: the views too
 snapshot *args: sync
     @uv run --frozen python -m contracts.compat --update {{args}}
