@@ -141,13 +141,15 @@ def write_package(names: Names, values: dict[str, str]) -> list[Path]:
     return [*written, contract]
 
 
-def append_to_tuple(path: Path, opening: str, item: str) -> None:
-    """Append ``item`` to the one tuple of ``path`` that ``opening`` (ending in ``(``) opens."""
+def append_to_tuple(path: Path, opening: str, item: str, closing: str = ")") -> None:
+    """Append ``item`` to the one tuple (or list) of ``path`` that ``opening`` opens."""
     text = path.read_text()
+    if text.count(opening) != 1:
+        raise AssertionError(f"{path.relative_to(ROOT)}: expected one {opening!r} to edit")
     start = text.index(opening) + len(opening)
-    end = text.index(")", start)
+    end = text.index(closing, start)
     items = text[start:end].rstrip().rstrip(",")
-    path.write_text(text[:start] + f"{items}, {item}" + text[end:])
+    path.write_text(text[:start] + f"{items}, {item}" + text[start + len(items) :])
 
 
 def import_module(path: Path, module: str) -> None:
@@ -221,17 +223,17 @@ def register_in_ci(names: Names) -> None:
     justfile.write_text(text)
     edit(
         justfile,
-        "services/scheduler/src tests",
-        f"services/scheduler/src services/{names.name}/src tests",
+        "/src tests scripts bench\n",
+        f"/src services/{names.name}/src tests scripts bench\n",
     )
 
     pyproject = ROOT / "pyproject.toml"
     edit(pyproject, ', "tests"]\n', f', "services/{names.name}/tests", "tests"]\n')
-    edit(pyproject, '"libs/cli/src"]\n', f'"libs/cli/src", "services/{names.name}/src"]\n')
+    append_to_tuple(pyproject, "mypy_path = [", f'"services/{names.name}/src"', "]")
     source = f"{names.name} = {{ workspace = true }}"
     edit(pyproject, "\n\n[dependency-groups]", f"\n{source}\n\n[dependency-groups]")
     edit(pyproject, '    "cli",\n', f'    "cli",\n    "{names.name}",\n')
-    edit(pyproject, '"switchyard_cli",\n]', f'"switchyard_cli", "{names.pkg}",\n]')
+    append_to_tuple(pyproject, "known-first-party = [", f'"{names.pkg}"', "]")
 
 
 def create(names: Names) -> list[Path]:
