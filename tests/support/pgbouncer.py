@@ -22,7 +22,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -33,7 +32,7 @@ import psycopg
 import psycopg.rows
 
 from contracts import PlatformSettings
-from tests.support.private_instances import ServerUnavailable, _stop_group, _tail
+from tests.support.private_instances import ServerUnavailable, _stop_group, wait_for_queries
 from tests.support.smtp_sink import free_port
 
 HOW_TO_INSTALL = (
@@ -139,22 +138,15 @@ class PrivatePgBouncer:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with psycopg.connect(self.url(), connect_timeout=2, prepare_threshold=None) as c:
-                    c.execute("SELECT 1")
-                return
-            except psycopg.OperationalError:
-                pass
-            if self.process.poll() is not None:
-                raise ServerUnavailable(
-                    f"pgbouncer exited with {self.process.returncode}:\n{_tail(self.log_path)}"
-                )
-            if time.monotonic() > deadline:
-                self.stop()
-                raise ServerUnavailable(f"pgbouncer not up after {timeout}s")
-            time.sleep(0.1)
+        wait_for_queries(
+            self.url(),
+            self.process,
+            "pgbouncer",
+            self.log_path,
+            timeout,
+            self.stop,
+            prepare_threshold=None,
+        )
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None

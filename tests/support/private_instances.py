@@ -20,7 +20,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +87,33 @@ def _tail(path: Path, lines: int = 40) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
+
+
+def wait_for_queries(
+    url: str,
+    process: subprocess.Popen[bytes],
+    name: str,
+    log_path: Path,
+    timeout: float,
+    give_up: Callable[[], None],
+    **connect: Any,
+) -> None:
+    """Wait until ``SELECT 1`` passes at ``url``; if ``process`` exits first, or
+    ``timeout`` passes (then ``give_up()`` is called), raise :class:`ServerUnavailable`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with psycopg.connect(url, connect_timeout=2, **connect) as conn:
+                conn.execute("SELECT 1")
+            return
+        except psycopg.OperationalError:
+            pass
+        if process.poll() is not None:
+            raise ServerUnavailable(f"{name} exited with {process.returncode}:\n{_tail(log_path)}")
+        if time.monotonic() > deadline:
+            give_up()
+            raise ServerUnavailable(f"{name} not up after {timeout}s")
+        time.sleep(0.1)
 
 
 # --- RabbitMQ -------------------------------------------------------------------------
@@ -510,22 +537,7 @@ class PrivatePostgres:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with psycopg.connect(self.url, connect_timeout=2) as conn:
-                    conn.execute("SELECT 1")
-                return
-            except psycopg.OperationalError:
-                pass
-            if self.process.poll() is not None:
-                raise ServerUnavailable(
-                    f"postgres exited with {self.process.returncode}:\n{_tail(self.log_path)}"
-                )
-            if time.monotonic() > deadline:
-                self.kill()
-                raise ServerUnavailable(f"postgres not up after {timeout}s")
-            time.sleep(0.1)
+        wait_for_queries(self.url, self.process, "postgres", self.log_path, timeout, self.kill)
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
