@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import processes
+from tests.support.checkout import copy_checkout
 
 pytestmark = pytest.mark.e2e
 
@@ -56,18 +57,7 @@ def tool(name: str) -> str:
 @pytest.fixture(scope="module")
 def copy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A copy of the repository in which ``just new-worker demo-worker`` ran."""
-    target = tmp_path_factory.mktemp("repository")
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for relative in filter(None, listed.split("\0")):
-        source = ROOT / relative
-        if source.is_file():  # a deleted but still tracked file is left out
-            (target / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / relative)
+    target = copy_checkout(tmp_path_factory.mktemp("repository"))
     run([tool("just"), "new-worker", NAME], target)
     yield target
 

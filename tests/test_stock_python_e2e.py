@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.checkout import copy_checkout
 from tests.support.infra import fresh_database, fresh_vhost, provide_broker, provide_database
 from tests.support.smtp_sink import free_port
 from tests.test_readme import BOOTSTRAP, fenced_command_after
@@ -56,18 +57,7 @@ def sh(command: str, cwd: Path, env: Mapping[str, str], timeout: float) -> str:
 @pytest.fixture(scope="module")
 def checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The checkout's files (tracked and new, as git sees them) in a fresh directory."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    copy = tmp_path_factory.mktemp("stock") / "switchyard"
-    for name in filter(None, listed.split("\0")):
-        source = ROOT / name
-        if source.is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, copy / name)
+    copy = copy_checkout(tmp_path_factory.mktemp("stock") / "switchyard")
     yield copy
     shutil.rmtree(copy, ignore_errors=True)
 
