@@ -22,6 +22,7 @@ RUN --mount=type=cache,target=/uv-cache \
     uv sync --frozen --no-dev --no-install-workspace --package ${SERVICE}
 COPY pyproject.toml uv.lock ./
 COPY libs/contracts libs/contracts
+COPY libs/runtime libs/runtime
 COPY services/${SERVICE} services/${SERVICE}
 # The service's console script is the image's command, whichever service it is.
 RUN --mount=type=cache,target=/uv-cache \

@@ -6,7 +6,7 @@ set dotenv-load := false
 export PATH := justfile_directory() + "/.tools/bin:" + env_var("PATH")
 
 # Every workspace package, by the name its pyproject.toml gives it
-packages := "contracts api email-worker report-worker scheduler client cli"
+packages := "contracts runtime api email-worker report-worker scheduler client cli"
 
 # List the recipes
 default:
@@ -42,7 +42,7 @@ test-alone *names=packages:
         echo "--- $package alone ($dir/tests)"
         status=0
         UV_PROJECT_ENVIRONMENT="$envs/$package" uv sync --frozen --quiet --package "$package" \
-            --no-default-groups --group test || status=$?
+            --all-extras --no-default-groups --group test || status=$?
         if ((status == 0)); then
             # pytest exits 5 when it collected nothing: a package whose tests vanished fails too.
             "$envs/$package/bin/pytest" -c pyproject.toml --rootdir . -p no:cacheprovider -q \
@@ -60,7 +60,7 @@ test-alone *names=packages:
 lint: sync
     @uv run --frozen ruff check .
     @uv run --frozen ruff format --check .
-    @uv run --frozen mypy libs/contracts/src libs/client/src libs/cli/src services/api/src services/email-worker/src services/report-worker/src services/scheduler/src tests scripts bench
+    @uv run --frozen mypy libs/contracts/src libs/runtime/src libs/client/src libs/cli/src services/api/src services/email-worker/src services/report-worker/src services/scheduler/src tests scripts bench
 
 # Benchmark against the tutorial stack and a ceiling, on fresh vhosts and databases (--quick: small sizes; needs wrk); see bench/README.md
 bench *args: sync
@@ -87,6 +87,6 @@ client: sync
 new-worker name *args: sync
     @uv run --frozen python scripts/new_worker.py {{name}} {{args}}
 
-# Record compatible contract changes in libs/contracts/snapshots (refuses breaking ones); --database-url URL: the views too
+# Record compatible contract changes in libs/contracts/src/contracts/snapshots (refuses breaking ones); --database-url URL: the views too
 snapshot *args: sync
     @uv run --frozen python -m contracts.compat --update {{args}}

@@ -1,10 +1,11 @@
 """Item 1, the baseline: raw Celery doing nothing, as reliably as the platform does work.
 
 A plain Celery app (Celery's own database result backend, no contracts, no routing, no
-base task) with the reliability settings of :func:`contracts.create_celery_app`, copied
-from it by name so the two cannot drift apart, sending a no-op task by name to a
-prefork worker of the same concurrency through a quorum queue of the same arguments as
-the platform's. Tasks per second run from the first publish to the last result stored.
+base task) with the reliability settings of
+:func:`switchyard_runtime.celery_app.create_celery_app`, copied from it by name so the
+two cannot drift apart, sending a no-op task by name to a prefork worker of the same
+concurrency through a quorum queue of the same arguments as the platform's. Tasks per
+second run from the first publish to the last result stored.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from celery import Celery
 
 from bench.resources import CpuMeter, PeakRss
 from bench.sizes import Sizes
-from contracts import PlatformSettings, create_celery_app
 from contracts.topology import dead_letter_exchange, domain_exchange, work_queue
+from switchyard_runtime.celery_app import create_celery_app
+from switchyard_runtime.settings import PlatformSettings
 from tests.support import processes
 
 TASK = "bench.noop"

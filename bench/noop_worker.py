@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from bench.baseline import create_app
-from contracts import PlatformSettings, load_settings
+from switchyard_runtime.settings import PlatformSettings, load_settings
 
 app = create_app(load_settings(PlatformSettings))

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from contracts.database_roles import MIGRATOR, role_url
+from switchyard_runtime.database_roles import MIGRATOR, role_url
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,7 +5,7 @@ From ``scripts/templates/worker/`` it writes ``services/<name>/`` (pyproject, ``
 ``tests/test_tasks.py``) and the contract module ``contracts/<domain>.py`` (payload,
 result, exchange ``<domain>``, queue ``<domain>.default`` with its dead letters). Then it
 registers them: the contract in ``contracts.routing.CONTRACTS`` (so the topology declares
-its queue), the service in ``contracts.services.SERVICES`` (its broker grants), the
+its queue), the service in ``switchyard_runtime.services.SERVICES`` (its broker grants), the
 contract's snapshot (``contracts.compat --update``), a compose service with its
 healthcheck and the regenerated broker definitions, the README's grants table and a
 settings row, the broker password in ``.env.example``, the justfile's ``packages`` and
@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "worker"
 CONTRACTS = ROOT / "libs" / "contracts" / "src" / "contracts"
+RUNTIME = ROOT / "libs" / "runtime" / "src" / "switchyard_runtime"
 #: The tools of the environment running this script (the workspace's).
 BIN = Path(sys.executable).parent
 
@@ -112,8 +113,12 @@ def edit(path: Path, old: str, new: str, *, first: bool = False) -> None:
 
 
 def run(*argv: str | Path) -> str:
-    """``argv``'s output; Python imports this checkout's contracts, whichever venv runs."""
-    env = {**os.environ, "PYTHONPATH": str(CONTRACTS.parent)}
+    """``argv``'s output; Python imports this checkout's contracts and runtime, whichever
+    venv runs."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(CONTRACTS.parent), str(RUNTIME.parent)]),
+    }
     done = subprocess.run(
         [str(a) for a in argv], cwd=ROOT, env=env, capture_output=True, text=True, check=False
     )
@@ -162,7 +167,7 @@ def register_contract(names: Names, values: dict[str, str]) -> list[Path]:
     routing = CONTRACTS / "routing.py"
     import_module(routing, module)
     append_to_tuple(routing, "    for contract in (", f"{module}.{values['const']}")
-    services = CONTRACTS / "services.py"
+    services = RUNTIME / "services.py"
     import_module(services, module)
     edit(
         services,
@@ -172,7 +177,7 @@ def register_contract(names: Names, values: dict[str, str]) -> list[Path]:
         f"publishes=({module}.EXCHANGE,), worker=True, delays=True),\n    )\n}}\n",
     )
     # A platform service: it republishes its own retries for whichever tenant they are.
-    entitlements = CONTRACTS / "entitlements.py"
+    entitlements = RUNTIME / "entitlements.py"
     append_to_tuple(entitlements, "PLATFORM_USERS = (", f'"{names.name}"')
     return [routing, services, entitlements]
 
@@ -181,7 +186,7 @@ def write_compose_and_docs(names: Names, values: dict[str, str]) -> None:
     compose = ROOT / "docker-compose.yml"
     block = render((TEMPLATES / "compose.yml.tmpl").read_text(), values)
     edit(compose, "\n  scheduler:\n", "\n" + block + "  scheduler:\n")
-    definitions = run(BIN / "python", "-m", "contracts.grants")
+    definitions = run(BIN / "python", "-m", "switchyard_runtime.grants")
     text = compose.read_text()
     start = text.index("  rabbitmq-definitions:\n    content: |\n")
     start = text.index("      {\n", start)
@@ -195,7 +200,7 @@ def write_compose_and_docs(names: Names, values: dict[str, str]) -> None:
     last = first
     while last < len(lines) and lines[last].startswith("|"):
         last += 1
-    lines[first:last] = [run(BIN / "python", "-m", "contracts.grants", "--table")]
+    lines[first:last] = [run(BIN / "python", "-m", "switchyard_runtime.grants", "--table")]
     row = next(i for i, line in enumerate(lines) if line.startswith("| `WORKER_CONCURRENCY`"))
     lines.insert(
         row,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from contracts.database_roles import MIGRATOR, SERVICE_ROLES, role_url
+from switchyard_runtime.database_roles import MIGRATOR, SERVICE_ROLES, role_url
 from tests.support import processes
 from tests.support.infra import (
     fresh_database,

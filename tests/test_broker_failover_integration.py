@@ -15,11 +15,12 @@ import pytest
 from celery import Celery
 
 from api import readiness
-from contracts import PlatformSettings, create_celery_app
-from contracts.dead_letters import read_depths
-from contracts.declaration import declare_needs
 from contracts.email import TRANSACTIONAL_QUEUE
-from contracts.metrics import QueueDepths
+from switchyard_runtime.celery_app import create_celery_app
+from switchyard_runtime.dead_letters import read_depths
+from switchyard_runtime.declaration import declare_needs
+from switchyard_runtime.metrics import QueueDepths
+from switchyard_runtime.settings import PlatformSettings
 from tests.support.smtp_sink import free_port
 
 

@@ -20,8 +20,9 @@ import psycopg
 import pytest
 from celery import Celery
 
-from contracts import SendEmail, create_celery_app, dispatch, load_settings
-from contracts.settings import PlatformSettings
+from contracts import SendEmail, dispatch
+from switchyard_runtime.celery_app import create_celery_app
+from switchyard_runtime.settings import PlatformSettings, load_settings
 from tests.conftest import System
 from tests.support.smtp_sink import SmtpSink
 

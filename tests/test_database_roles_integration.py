@@ -17,7 +17,8 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
-from contracts.database_roles import (
+from contracts.views import VIEWS
+from switchyard_runtime.database_roles import (
     MIGRATOR,
     READS,
     RESULT_SEQUENCES,
@@ -27,7 +28,6 @@ from contracts.database_roles import (
     bootstrap,
     role_url,
 )
-from contracts.views import VIEWS
 from tests.support import processes
 from tests.support.infra import fresh_database, with_database
 from tests.support.private_instances import private_postgres

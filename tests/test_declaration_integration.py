@@ -17,10 +17,10 @@ import pytest
 from celery import Celery
 from kombu import Connection, Queue
 
-from contracts import create_celery_app, email, load_settings, reports, workflows
-from contracts.celery_app import declare_topology
-from contracts.declaration import declare_needs
-from contracts.settings import PlatformSettings
+from contracts import email, reports, workflows
+from switchyard_runtime.celery_app import create_celery_app, declare_topology
+from switchyard_runtime.declaration import declare_needs
+from switchyard_runtime.settings import PlatformSettings, load_settings
 from tests.support.dead_letters import publish_raw, take_message
 
 pytestmark = pytest.mark.integration

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
-from contracts import create_celery_app, load_settings
-from contracts.dead_letters import QUEUE_HEADER, REASON_HEADER
-from contracts.settings import PlatformSettings
+from switchyard_runtime.celery_app import create_celery_app
+from switchyard_runtime.dead_letters import QUEUE_HEADER, REASON_HEADER
+from switchyard_runtime.settings import PlatformSettings, load_settings
 from tests.support import processes
 from tests.support.dead_letters import publish_raw, take_message, task_headers
 

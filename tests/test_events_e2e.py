@@ -19,7 +19,9 @@ import pytest
 from celery import Celery
 
 from api.workflows import creation, plans
-from contracts import PlatformSettings, SendEmail, create_celery_app
+from contracts import SendEmail
+from switchyard_runtime.celery_app import create_celery_app
+from switchyard_runtime.settings import PlatformSettings
 from tests.conftest import TENANT, System
 from tests.support import processes
 from tests.support.polling import wait_for_workflow

@@ -20,7 +20,9 @@ import pytest
 from celery import Celery
 
 from api.workflows import creation, plans, refresh
-from contracts import PlatformSettings, SendEmail, create_celery_app
+from contracts import SendEmail
+from switchyard_runtime.celery_app import create_celery_app
+from switchyard_runtime.settings import PlatformSettings
 from tests.conftest import System, api_client
 from tests.support import processes
 

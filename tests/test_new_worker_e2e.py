@@ -67,7 +67,9 @@ def test_the_recipe_writes_the_package_its_contract_and_their_wiring(copy: Path)
     for part in ("cli", "config", "worker", "tasks"):
         assert (package / "src" / "demo_worker" / f"{part}.py").is_file(), part
     assert (copy / "libs" / "contracts" / "src" / "contracts" / "demo.py").is_file()
-    assert (copy / "libs" / "contracts" / "snapshots" / "demo.process.json").is_file()
+    assert (
+        copy / "libs" / "contracts" / "src" / "contracts" / "snapshots" / "demo.process.json"
+    ).is_file()
     assert '"demo-worker"' in (copy / "uv.lock").read_text()
     compose = (copy / "docker-compose.yml").read_text()
     assert "celery -A demo_worker.worker:app inspect ping -d demo-worker@$$HOSTNAME" in compose
@@ -99,6 +101,7 @@ def test_the_new_package_and_what_it_touched_pass_ci_in_the_copy(copy: Path) -> 
         [
             *pytest_args,
             "libs/contracts/tests",
+            "libs/runtime/tests",
             "tests/deploy/test_broker_grants.py",
             "tests/deploy/test_compose.py",
         ],
@@ -109,15 +112,21 @@ def test_the_new_package_and_what_it_touched_pass_ci_in_the_copy(copy: Path) -> 
     run([bin_ / "ruff", "check", "."], copy)
     run([bin_ / "ruff", "format", "--check", "."], copy)
     run(
-        [bin_ / "mypy", f"services/{NAME}/src", f"services/{NAME}/tests", "libs/contracts/src"],
+        [
+            bin_ / "mypy",
+            f"services/{NAME}/src",
+            f"services/{NAME}/tests",
+            "libs/contracts/src",
+            "libs/runtime/src",
+        ],
         copy,
     )
 
 
 SEND = textwrap.dedent(
     """
-    from contracts import create_celery_app, load_settings
-    from contracts.settings import PlatformSettings
+    from switchyard_runtime import create_celery_app, load_settings
+    from switchyard_runtime.settings import PlatformSettings
 
     app = create_celery_app("new-worker-tests", load_settings(PlatformSettings))
     print(app.send_task("demo.process", kwargs={"subject": "hello"}).get(timeout=120))

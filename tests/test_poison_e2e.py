@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 from celery import Celery
 
-from contracts import SendEmail, create_celery_app, dispatch, load_settings
-from contracts.dead_letters import QUEUE_HEADER, REASON_HEADER, ROUTING_KEY_HEADER
-from contracts.settings import PlatformSettings
+from contracts import SendEmail, dispatch
+from switchyard_runtime.celery_app import create_celery_app
+from switchyard_runtime.dead_letters import QUEUE_HEADER, REASON_HEADER, ROUTING_KEY_HEADER
+from switchyard_runtime.settings import PlatformSettings, load_settings
 from tests.conftest import System
 from tests.support.dead_letters import publish_raw, step_status, take_message, task_headers
 from tests.support.smtp_sink import SmtpSink

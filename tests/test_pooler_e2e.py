@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from api.workflows.notifications import STATUS_LOCK
-from contracts.database import pooled_engine
+from switchyard_runtime.database import pooled_engine
 from tests.conftest import System
 from tests.support.pgbouncer import clients, pooled_settings, servers
 from tests.support.polling import wait_for_workflow

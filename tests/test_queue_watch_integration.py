@@ -11,9 +11,9 @@ import pytest
 import structlog
 from celery import Celery
 
-from contracts import create_celery_app, load_settings
-from contracts.dead_letters import QueueWatch
-from contracts.settings import PlatformSettings
+from switchyard_runtime.celery_app import create_celery_app
+from switchyard_runtime.dead_letters import QueueWatch
+from switchyard_runtime.settings import PlatformSettings, load_settings
 from tests.support.dead_letters import count_waiting, publish_raw, take_message
 
 pytestmark = pytest.mark.integration

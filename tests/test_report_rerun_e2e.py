@@ -10,8 +10,9 @@ import psycopg
 import pytest
 from celery import Celery
 
-from contracts import GenerateReport, Period, ReportKind, create_celery_app, dispatch, load_settings
-from contracts.settings import PlatformSettings
+from contracts import GenerateReport, Period, ReportKind, dispatch
+from switchyard_runtime.celery_app import create_celery_app
+from switchyard_runtime.settings import PlatformSettings, load_settings
 from tests.conftest import TENANT, System
 
 pytestmark = pytest.mark.e2e

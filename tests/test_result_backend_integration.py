@@ -19,8 +19,9 @@ import pytest
 from celery import Celery, states
 from kombu.exceptions import DecodeError
 
-from contracts import PlatformSettings, create_celery_app
-from contracts.results import Claim, ResultBackend, Write
+from switchyard_runtime.celery_app import create_celery_app
+from switchyard_runtime.results import Claim, ResultBackend, Write
+from switchyard_runtime.settings import PlatformSettings
 
 pytestmark = pytest.mark.integration
 

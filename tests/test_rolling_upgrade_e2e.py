@@ -8,10 +8,11 @@ from collections.abc import Iterator
 import pytest
 from celery import Celery
 
-from contracts import SendEmail, create_celery_app, load_settings
+from contracts import SendEmail
 from contracts.compat import compare, current_schemas
 from contracts.routing import contract_for
-from contracts.settings import PlatformSettings
+from switchyard_runtime.celery_app import create_celery_app
+from switchyard_runtime.settings import PlatformSettings, load_settings
 from tests.conftest import System
 from tests.support.smtp_sink import SmtpSink
 

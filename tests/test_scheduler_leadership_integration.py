@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, func, select
 
-from contracts import PlatformSettings
 from scheduler.leader import Leadership, LeadershipLost, last_run, leader_engine, load_state, record
+from switchyard_runtime.settings import PlatformSettings
 from tests.support.pgbouncer import PrivatePgBouncer, behind, pooled_settings, private_pgbouncer
 
 pytestmark = pytest.mark.integration

@@ -24,8 +24,8 @@ import pytest
 from celery import Celery
 
 from contracts import SEND_EMAIL, START_WORKFLOW, TASK_QUEUES, SendEmail, route_task
-from contracts.dead_letters import REASON_HEADER
 from contracts.workflows import workflow_id_for
+from switchyard_runtime.dead_letters import REASON_HEADER
 from tests.conftest import System, api_client
 from tests.support import processes
 from tests.support.broker_users import broker_user

@@ -25,7 +25,8 @@ import pytest
 from celery import Celery
 from PIL import Image
 
-from contracts import PlatformSettings, create_celery_app
+from switchyard_runtime.celery_app import create_celery_app
+from switchyard_runtime.settings import PlatformSettings
 from tests.conftest import System
 from tests.support.browser import WINDOW, Chromium, Tab
 from tests.support.polling import wait_for_workflow

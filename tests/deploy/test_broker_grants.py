@@ -6,10 +6,10 @@ import json
 
 import yaml
 
-from contracts import grants
+from switchyard_runtime import grants
 from tests.deploy.compose import ROOT
 
-REGENERATE = "replace it with the output of `uv run python -m contracts.grants`"
+REGENERATE = "replace it with the output of `uv run python -m switchyard_runtime.grants`"
 
 
 def test_the_compose_files_definitions_are_the_generated_ones() -> None:
@@ -24,5 +24,6 @@ def test_the_compose_files_definitions_are_the_generated_ones() -> None:
 
 def test_the_readme_shows_the_generated_grants() -> None:
     assert grants.table() in (ROOT / "README.md").read_text(), (
-        "README's table of broker users differs: paste `uv run python -m contracts.grants --table`"
+        "README's table of broker users differs: paste "
+        "`uv run python -m switchyard_runtime.grants --table`"
     )

@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from contracts.entitlements import Entitlements
-from contracts.metrics import system_queues
+from switchyard_runtime.entitlements import Entitlements
+from switchyard_runtime.metrics import system_queues
 from tests.deploy.conftest import SERVICES
 from tests.support import processes
 from tests.support.infra import fresh_database, provide_database

@@ -4,7 +4,7 @@ The users hold the compose file's grants on a fresh vhost where the admin declar
 whole topology. For each one, every declare of a queue that is not its own, every
 publish to an exchange it does not publish to, and every consume of a queue it does not
 consume must end in ``ACCESS_REFUSED`` (403), while what it does is allowed. The cases
-are derived from the topology and :data:`contracts.services.SERVICES`, so a queue
+are derived from the topology and :data:`switchyard_runtime.services.SERVICES`, so a queue
 added to a contract is checked against every user.
 """
 
@@ -17,13 +17,12 @@ import pytest
 from amqp import Message
 from kombu import Connection, Queue
 
-from contracts import create_celery_app
-from contracts.celery_app import declare_topology
-from contracts.grants import EVENT_EXCHANGE, PIDBOX_EXCHANGE
 from contracts.routing import DEAD_LETTER_QUEUES, LOST_MESSAGES_QUEUE, ROUTED_EXCHANGES, TASK_QUEUES
-from contracts.services import SERVICES, Service
-from contracts.settings import PlatformSettings
 from contracts.topology import UNROUTABLE_QUEUE
+from switchyard_runtime.celery_app import create_celery_app, declare_topology
+from switchyard_runtime.grants import EVENT_EXCHANGE, PIDBOX_EXCHANGE
+from switchyard_runtime.services import SERVICES, Service
+from switchyard_runtime.settings import PlatformSettings
 from tests.deploy.conftest import SERVICES as USERS
 
 pytestmark = pytest.mark.e2e

@@ -9,12 +9,12 @@ import pytest
 from pydantic_settings import BaseSettings
 
 from api.config import Settings as ApiSettings
-from contracts.database_roles import MIGRATOR, ROLES, DatabaseRoleSettings
 from contracts.routing import SCAFFOLDED
-from contracts.services import SERVICES
 from email_worker.config import Settings as EmailWorkerSettings
 from report_worker.config import Settings as ReportWorkerSettings
 from scheduler.config import Settings as SchedulerSettings
+from switchyard_runtime.database_roles import MIGRATOR, ROLES, DatabaseRoleSettings
+from switchyard_runtime.services import SERVICES
 from tests.deploy.compose import ROOT, compose, definitions, env_example, required_variables
 
 OUR_SERVICES: dict[str, type[BaseSettings]] = {

@@ -15,12 +15,12 @@ from typing import Any
 from celery import Task
 from celery.signals import setup_logging
 
-from contracts import create_celery_app
 from contracts.email import SEND
-from contracts.logs import configure_logging
-from contracts.worker import ContractTask
 from email_worker.config import get_settings
 from email_worker.tasks import send_email
+from switchyard_runtime.celery_app import create_celery_app
+from switchyard_runtime.logs import configure_logging
+from switchyard_runtime.worker import ContractTask
 
 POISON = "[poison]"
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from contracts.dead_letters import QUEUE_HEADER, REASON_HEADER
 from contracts.topology import DELIVERY_LIMIT
+from switchyard_runtime.dead_letters import QUEUE_HEADER, REASON_HEADER
 from tests.faults.conftest import Counts, Stack, email, subjects, wait_until_final
 from tests.faults.dying_worker import POISON
 from tests.support import processes

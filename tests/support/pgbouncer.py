@@ -31,7 +31,7 @@ from pathlib import Path
 import psycopg
 import psycopg.rows
 
-from contracts import PlatformSettings
+from switchyard_runtime.settings import PlatformSettings
 from tests.support.private_instances import ServerUnavailable, _stop_group, wait_for_queries
 from tests.support.smtp_sink import free_port
 

@@ -1,4 +1,4 @@
-"""Shared fixtures of the contracts unit tests: no network, no ambient configuration."""
+"""Shared fixtures of the contracts unit tests: no network, and a team's own Celery app."""
 
 from __future__ import annotations
 
@@ -9,20 +9,10 @@ from typing import Any
 import pytest
 from celery import Celery
 
-from contracts import PlatformSettings, create_celery_app
+from contracts import route_task
 
-#: Nothing listens on the discard port of the loopback address: a connection attempt fails
-#: at once instead of reaching a broker or a database that CI happens to run.
+#: Nothing listens on the discard port of the loopback address.
 DEAD_AMQP_URL = "amqp://guest:guest@127.0.0.1:9//"
-DEAD_DATABASE_URL = "postgresql://tester:secret@127.0.0.1:9/unit"
-
-SETTINGS_VARIABLES = (
-    "AMQP_URL",
-    "DATABASE_URL",
-    "TASK_EVENTS",
-    "TENANT_PRODUCERS",
-    "SCHEDULER_TENANT",
-)
 
 
 class NetworkUsed(AssertionError):
@@ -42,24 +32,10 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", _refuse)
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Settings come from the test alone, never from the shell that runs pytest."""
-    for name in SETTINGS_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-
-
 @pytest.fixture
-def settings(monkeypatch: pytest.MonkeyPatch) -> PlatformSettings:
-    """Settings read from the environment, pointing at addresses where nothing listens."""
-    monkeypatch.setenv("AMQP_URL", DEAD_AMQP_URL)
-    monkeypatch.setenv("DATABASE_URL", DEAD_DATABASE_URL)
-    return PlatformSettings()
-
-
-@pytest.fixture
-def app(settings: PlatformSettings) -> Iterator[Celery]:
-    celery_app = create_celery_app("contracts-unit", settings)
+def app() -> Iterator[Celery]:
+    """What a producer team builds from ``contracts`` alone: plain Celery, routed by it."""
+    celery_app = Celery("contracts-unit", broker=DEAD_AMQP_URL, set_as_current=False)
+    celery_app.conf.update(task_routes=(route_task,), task_serializer="json")
     yield celery_app
     celery_app.close()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -150,3 +152,36 @@ def test_a_removed_task_name_breaks_but_a_new_version_beside_it_does_not() -> No
 def test_update_writes_snapshots_that_then_compare_clean(tmp_path: Any) -> None:
     compat.write_snapshots(schemas(Old), tmp_path)
     assert compat.load_snapshots(tmp_path) == schemas(Old)
+
+
+def test_check_passes_on_the_shipped_snapshots(capsys: pytest.CaptureFixture[str]) -> None:
+    assert compat.main(["--check"]) == 0
+    assert f"compatible: {len(compat.current_schemas())} task contract" in capsys.readouterr().out
+
+
+def test_another_repositorys_snapshots_are_recorded_then_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pinned = tmp_path / "pinned"
+    assert compat.main(["--update", "--snapshots", str(pinned)]) == 0
+    assert sorted(p.stem for p in pinned.glob("*.json")) == sorted(compat.current_schemas())
+    assert compat.main(["--check", "--snapshots", str(pinned)]) == 0
+
+    # A release that added a task since: compatible, and said so.
+    (pinned / "email.send.json").unlink()
+    capsys.readouterr()
+    assert compat.main(["--check", "--snapshots", str(pinned)]) == 0
+    assert "newer than it: email.send" in capsys.readouterr().out
+
+    # A pinned field the installed contracts no longer have: breaking, and named.
+    pinned_schema = json.loads((pinned / "report.generate.json").read_text())
+    pinned_schema["payload"]["properties"]["pinned_only"] = {"type": "string"}
+    (pinned / "report.generate.json").write_text(json.dumps(pinned_schema))
+    assert compat.main(["--check", "--snapshots", str(pinned)]) == 1
+    assert "report.generate.payload.pinned_only: field removed" in capsys.readouterr().out
+
+
+def test_a_missing_snapshots_directory_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as refused:
+        compat.main(["--check", "--snapshots", str(tmp_path / "absent")])
+    assert refused.value.code == 2

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import subprocess
+import sys
 
 import pytest
 
@@ -14,7 +16,6 @@ EXPECTED = {
     "CONTRACTS",
     "DEAD_LETTER_QUEUES",
     "GENERATE_REPORT",
-    "RESULT_EXPIRES",
     "SEND_EMAIL",
     "START_WORKFLOW",
     "TASK_QUEUES",
@@ -23,7 +24,6 @@ EXPECTED = {
     "Lane",
     "Message",
     "Period",
-    "PlatformSettings",
     "ReportAttachment",
     "ReportFormat",
     "ReportKind",
@@ -34,9 +34,7 @@ EXPECTED = {
     "WorkflowKind",
     "WorkflowStarted",
     "contract_for",
-    "create_celery_app",
     "dispatch",
-    "load_settings",
     "route_task",
     "signature",
     "task_name_of",
@@ -44,21 +42,14 @@ EXPECTED = {
 
 MODULES = (
     "base",
-    "celery_app",
+    "compat",
     "dispatch",
     "email",
-    "entitlements",
-    "logs",
-    "metrics",
-    "observability",
     "reports",
-    "results",
     "routing",
-    "settings",
     "topology",
-    "tracing",
+    "views",
     "webhooks",
-    "worker",
     "workflows",
 )
 
@@ -84,8 +75,7 @@ def test_every_public_name_is_importable() -> None:
         ("StartWorkflow", "workflows"),
         ("TASK_QUEUES", "routing"),
         ("route_task", "routing"),
-        ("create_celery_app", "celery_app"),
-        ("PlatformSettings", "settings"),
+        ("BACKEND_CLEANUP", "workflows"),
         ("Message", "base"),
         # The function shadows its module as an attribute of the package, on purpose.
         ("dispatch", "dispatch"),
@@ -108,3 +98,32 @@ def test_every_module_imports_on_its_own() -> None:
     for module in MODULES:
         imported = importlib.import_module(f"contracts.{module}")
         assert imported.__doc__, f"contracts.{module} has no module docstring"
+
+
+def test_no_module_imports_more_than_pydantic_and_kombu() -> None:
+    # The wheel depends on pydantic and kombu alone (tests/deploy/test_contracts_wheel.py
+    # installs it so); here, in a fresh interpreter, no module may load anything else that
+    # a producer would then have to install.
+    modules = ", ".join(f"contracts.{module}" for module in MODULES)
+    code = (
+        f"import sys, {modules}\n"
+        "print(' '.join(sorted({name.split('.')[0] for name in sys.modules})))"
+    )
+    loaded = set(
+        subprocess.run(
+            [sys.executable, "-c", code], check=True, capture_output=True, text=True
+        ).stdout.split()
+    )
+    forbidden = {
+        "celery",
+        "sqlalchemy",
+        "psycopg",
+        "alembic",
+        "structlog",
+        "prometheus_client",
+        "opentelemetry",
+        "pydantic_settings",
+        "switchyard_runtime",
+    }
+    assert loaded & forbidden == set()
+    assert {"contracts", "pydantic", "kombu"} <= loaded

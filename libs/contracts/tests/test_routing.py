@@ -10,7 +10,6 @@ from celery.signals import before_task_publish
 from kombu import Queue
 
 from contracts import (
-    BACKEND_CLEANUP,
     CONTRACTS,
     DEAD_LETTER_QUEUES,
     GENERATE_REPORT,
@@ -25,6 +24,7 @@ from contracts import (
 from contracts.routing import SCAFFOLDED, queues_named
 from contracts.topology import DELIVERY_LIMIT, UNROUTABLE_QUEUE
 from contracts.webhooks import DELIVER_WEBHOOK
+from contracts.workflows import BACKEND_CLEANUP
 
 WORK_QUEUES = {
     "email.transactional",
@@ -122,7 +122,7 @@ def test_route_task_for_contract_names(
         "queue": queue,
         "exchange": exchange,
         "routing_key": key,
-        # The producer declares nothing: the queue is its consumer's (contracts.grants).
+        # The producer declares nothing: the queue is its consumer's (switchyard_runtime.grants).
         "declare": [],
     }
 

@@ -14,7 +14,7 @@ import structlog
 from starlette.types import Message, Receive, Scope, Send
 
 from api.correlation import RequestIdMiddleware, request_id_from
-from contracts.logs import configure_logging
+from switchyard_runtime.logs import configure_logging
 
 
 @pytest.fixture(autouse=True)

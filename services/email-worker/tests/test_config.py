@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from contracts import load_settings
 from email_worker.config import Settings
+from switchyard_runtime.settings import load_settings
 
 
 def load(monkeypatch: pytest.MonkeyPatch, **variables: str) -> Settings:

@@ -1,13 +1,16 @@
-"""Wire contracts shared by every service.
+"""What crosses the wire between Switchyard's services, and nothing else.
 
-Task names, payload and result models, and the RabbitMQ topology of each domain, plus
-the shared machinery to use them: the Celery app factory, the dispatch helper, and the
-base class for tasks that implement a contract. A producer needs nothing else to talk to
-a worker.
+Task names, payload and result models, the RabbitMQ topology of each domain (exchanges,
+queues, routing keys), the declared cross-service database views, and their JSON Schema
+and column snapshots (package data), with the compatibility guard that checks them
+(``python -m contracts.compat --check``). It depends on pydantic and kombu alone: a team
+that only sends a task installs this and its own Celery (:func:`dispatch` takes the app).
+
+The Celery app factory, the worker base task, the result backend, logs, metrics and
+tracing are the runtime library's (``switchyard_runtime``), which the services use.
 """
 
 from contracts.base import Message, TaskContract
-from contracts.celery_app import BACKEND_CLEANUP, RESULT_EXPIRES, create_celery_app
 from contracts.dispatch import dispatch, signature, task_name_of
 from contracts.email import SEND_EMAIL, EmailSent, Lane, ReportAttachment, SendEmail
 from contracts.reports import (
@@ -19,15 +22,19 @@ from contracts.reports import (
     ReportReady,
 )
 from contracts.routing import CONTRACTS, DEAD_LETTER_QUEUES, TASK_QUEUES, contract_for, route_task
-from contracts.settings import PlatformSettings, load_settings
-from contracts.workflows import START_WORKFLOW, StartWorkflow, WorkflowKind, WorkflowStarted
+from contracts.workflows import (
+    BACKEND_CLEANUP,
+    START_WORKFLOW,
+    StartWorkflow,
+    WorkflowKind,
+    WorkflowStarted,
+)
 
 __all__ = [
     "BACKEND_CLEANUP",
     "CONTRACTS",
     "DEAD_LETTER_QUEUES",
     "GENERATE_REPORT",
-    "RESULT_EXPIRES",
     "SEND_EMAIL",
     "START_WORKFLOW",
     "TASK_QUEUES",
@@ -36,7 +43,6 @@ __all__ = [
     "Lane",
     "Message",
     "Period",
-    "PlatformSettings",
     "ReportAttachment",
     "ReportFormat",
     "ReportKind",
@@ -47,9 +53,7 @@ __all__ = [
     "WorkflowKind",
     "WorkflowStarted",
     "contract_for",
-    "create_celery_app",
     "dispatch",
-    "load_settings",
     "route_task",
     "signature",
     "task_name_of",

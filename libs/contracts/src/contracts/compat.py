@@ -1,17 +1,20 @@
 """The contract compatibility guard: JSON Schema snapshots and what may change in them.
 
-Every contract's payload and result schema is committed under ``libs/contracts/snapshots``
-(one file per task name). A change is *compatible* when a peer that is already deployed
-keeps working: fields may be added as optional, types widened, enum values added. It is
-*breaking* when a field is removed or renamed, a new field is required, a type or a
-constraint is narrowed, or an enum value is removed. A breaking change ships under a new
-task name (``email.send.v2``) served beside the old one during the rollout, so the old
-name's snapshot must stay satisfied.
+Every contract's payload and result schema is committed under ``contracts/snapshots``
+(one file per task name), shipped in the wheel as package data. A change is *compatible*
+when a peer that is already deployed keeps working: fields may be added as optional,
+types widened, enum values added. It is *breaking* when a field is removed or renamed,
+a new field is required, a type or a constraint is narrowed, or an enum value is
+removed. A breaking change ships under a new task name (``email.send.v2``) served beside
+the old one during the rollout, so the old name's snapshot must stay satisfied.
 
-``python -m contracts.compat`` checks; ``python -m contracts.compat --update`` rewrites
-the snapshots when every change is compatible (``just snapshot``). Given
-``--database-url`` (a database every service has migrated), both also check and record
-the cross-service views' snapshots (:mod:`contracts.views`).
+``python -m contracts.compat --check`` checks (the default), in this checkout or wherever
+the wheel is installed, since it ships the snapshots; ``--update`` rewrites them when
+every change is compatible (``just snapshot``). Given ``--database-url`` (a database
+every service has migrated), both also check and record the cross-service views'
+snapshots (:mod:`contracts.views`). Another repository that relies on these contracts
+records the snapshots it was built against with ``--update --snapshots DIR`` and checks
+each new version of the wheel against them with ``--check --snapshots DIR``.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from contracts.routing import CONTRACTS
 
 Schema = Mapping[str, Any]
 
-SNAPSHOTS = Path(__file__).resolve().parents[2] / "snapshots"
+SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 
 #: Constraints whose growth narrows what is accepted ("min") or whose shrinking does ("max").
 _LOWER_BOUNDS = ("minLength", "minItems", "minimum", "exclusiveMinimum")
@@ -161,47 +164,78 @@ def write_snapshots(schemas: Mapping[str, Any], directory: Path = SNAPSHOTS) -> 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m contracts.compat", description=__doc__)
-    parser.add_argument("--update", action="store_true", help="rewrite compatible snapshots")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--check", action="store_true", help="check the snapshots (what runs without --update)"
+    )
+    mode.add_argument("--update", action="store_true", help="rewrite compatible snapshots")
+    parser.add_argument(
+        "--snapshots",
+        type=Path,
+        help="a directory of snapshots to check these contracts against instead of the ones"
+        " they ship (another repository's, recorded there with --update --snapshots DIR);"
+        " only breaking changes fail against it",
+    )
     parser.add_argument(
         "--database-url",
         help="also check (or record) the published views, as a database every service"
-        " migrated holds them",
+        " migrated holds them (needs psycopg: the contracts[views] extra)",
     )
     args = parser.parse_args(argv)
-    snapshots, schemas = load_snapshots(), current_schemas()
+    directory: Path = args.snapshots or SNAPSHOTS
+    if args.snapshots is not None and not args.update and not directory.is_dir():
+        parser.error(f"--snapshots: {directory} is not a directory")
+    snapshots, schemas = load_snapshots(directory), current_schemas()
     problems = compare(snapshots, schemas)
     if problems:
         print("breaking contract changes (ship them under a new task name):")
         print("\n".join(f"  {problem}" for problem in problems))
         return 1
-    if args.database_url and not _views(args.database_url, update=args.update):
+    if args.database_url and not _views(args.database_url, directory, update=args.update):
         return 1
     if args.update:
-        write_snapshots(schemas)
-        print(f"snapshots updated in {SNAPSHOTS}")
+        write_snapshots(schemas, directory)
+        print(f"snapshots updated in {directory}")
     elif schemas != snapshots:
-        print("compatible changes not yet in the snapshots: run `just snapshot`")
-        return 1
+        if args.snapshots is None:
+            print("compatible changes not yet in the snapshots: run `just snapshot`")
+            return 1
+        print(
+            f"compatible with {directory}; newer than it: {', '.join(_newer(snapshots, schemas))}"
+        )
+    else:
+        print(f"compatible: {len(snapshots)} task contract snapshots in {directory}")
     return 0
 
 
-def _views(database_url: str, *, update: bool) -> bool:
-    import psycopg
+def _newer(snapshots: Mapping[str, Any], schemas: Mapping[str, Any]) -> list[str]:
+    return [name for name in sorted(schemas) if snapshots.get(name) != schemas[name]]
+
+
+def _views(database_url: str, directory: Path, *, update: bool) -> bool:
+    try:
+        import psycopg
+    except ImportError:
+        print("--database-url needs psycopg: install contracts[views]")
+        return False
 
     from contracts import views
 
     with psycopg.connect(database_url) as conn:
         live = views.live_columns(conn)
     problems = views.declaration_problems()
-    breaking, unrecorded = views.view_problems(views.VIEWS, views.load_view_snapshots(), live)
+    view_directory = directory / "views"
+    breaking, unrecorded = views.view_problems(
+        views.VIEWS, views.load_view_snapshots(view_directory), live
+    )
     if problems or breaking:
         print("breaking view changes (publish a new version instead):")
         print("\n".join(f"  {problem}" for problem in [*problems, *breaking]))
         return False
     if update:
-        views.write_view_snapshots(views.VIEWS, live)
-        print(f"view snapshots updated in {views.VIEW_SNAPSHOTS}")
-    elif unrecorded or (stale := views.stale_view_snapshots(views.VIEWS, live)):
+        views.write_view_snapshots(views.VIEWS, live, view_directory)
+        print(f"view snapshots updated in {view_directory}")
+    elif unrecorded or (stale := views.stale_view_snapshots(views.VIEWS, live, view_directory)):
         print("view changes not yet in the snapshots: run `just snapshot --database-url URL`")
         print("\n".join(f"  {problem}" for problem in unrecorded or stale))
         return False

@@ -1,14 +1,19 @@
-"""Sending contract tasks by name: what a producer needs instead of a worker's code."""
+"""Sending contract tasks by name: what a producer needs instead of a worker's code.
+
+It takes the producer's own Celery app and imports nothing of Celery itself, so the
+contracts need no Celery installed until a producer sends with them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, cast
-
-from celery import Celery, Signature
+from typing import TYPE_CHECKING, Any, cast
 
 from contracts.base import Message
 from contracts.routing import CONTRACTS, contract_for
+
+if TYPE_CHECKING:
+    from celery import Celery, Signature
 
 
 def task_name_of(payload: Message) -> str:

@@ -80,7 +80,7 @@ def route_task(
 
     A routed publish declares nothing (Celery would declare the queue on each producer's
     first publish): a work queue is its consumer's, declared by its worker and by ``api
-    migrate``, and a producer's broker user may not declare it (:mod:`contracts.grants`).
+    migrate``, and a producer's broker user may not declare it (:mod:`switchyard_runtime.grants`).
     A producer declares the exchanges it publishes to when it starts.
     """
     contract = CONTRACTS.get(name)

@@ -4,12 +4,12 @@ No service reads another service's tables. The owner of the data publishes a vie
 own schema, named ``<name>_v<N>`` (``report_worker.reports_v1``), created by its own
 migrations and declared here in :data:`VIEWS` with the roles that read it; the roles
 get ``SELECT`` on that view and nothing else of the schema
-(:mod:`contracts.database_roles`). A view runs with its owner's rights, so a reader needs
+(:mod:`switchyard_runtime.database_roles`). A view runs with its owner's rights, so a reader needs
 no grant on the tables behind it, and the owner may reshape those tables freely as long
 as the view keeps its columns.
 
 A published version never changes. Its columns (name, type, order) are snapshotted in
-``libs/contracts/snapshots/views/<schema>.<view>.json`` beside the task schemas, and
+``libs/contracts/src/contracts/snapshots/views/<schema>.<view>.json`` beside the task schemas, and
 :func:`view_problems` compares them with what a freshly migrated database holds
 (:func:`live_columns`): a version whose columns changed fails, and the fix is a new
 version (``reports_v2``) beside the old one, the readers moved to it, the old one dropped
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import psycopg
 
 #: Committed view snapshots: one JSON file per view, beside the task schema snapshots.
-VIEW_SNAPSHOTS = Path(__file__).resolve().parents[2] / "snapshots" / "views"
+VIEW_SNAPSHOTS = Path(__file__).resolve().parent / "snapshots" / "views"
 
 #: The schemas whose views are published contracts: one per service, named as its role.
 OWNERS = ("api", "email_worker", "report_worker", "scheduler")

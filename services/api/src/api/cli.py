@@ -14,17 +14,18 @@ import uvicorn
 from api import serving
 from api.access import admin
 from api.config import Settings, get_settings
-from contracts import create_celery_app, database_roles, webhooks, workflows
-from contracts.celery_app import declare_topology, prepare_result_store
-from contracts.cli import celery_options, worker_argv
-from contracts.logs import configure_logging
-from contracts.metrics import (
+from contracts import webhooks, workflows
+from switchyard_runtime import database_roles
+from switchyard_runtime.celery_app import create_celery_app, declare_topology, prepare_result_store
+from switchyard_runtime.cli import celery_options, worker_argv
+from switchyard_runtime.logs import configure_logging
+from switchyard_runtime.metrics import (
     mark_process_dead,
     prepare_multiprocess_dir,
     remove_multiprocess_dir,
 )
-from contracts.migrations import upgrade
-from contracts.settings import load_settings
+from switchyard_runtime.migrations import upgrade
+from switchyard_runtime.settings import load_settings
 
 
 def migrate() -> None:

@@ -9,8 +9,9 @@ from functools import lru_cache
 from limits import parse_many
 from pydantic import Field, field_validator
 
-from contracts import PlatformSettings, WorkflowKind, load_settings
-from contracts.metrics import MetricsPort
+from contracts import WorkflowKind
+from switchyard_runtime.metrics import MetricsPort
+from switchyard_runtime.settings import PlatformSettings, load_settings
 
 HOUR = 3600.0
 #: ``METRICS_PORT``'s default: the workers' is 9808 where they serve one (compose).

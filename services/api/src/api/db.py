@@ -25,7 +25,7 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolAcquireContext, PoolConnectionProxy
 
-from contracts import PlatformSettings
+from switchyard_runtime.settings import PlatformSettings
 
 
 def dsn(settings: PlatformSettings) -> str:

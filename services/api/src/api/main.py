@@ -44,8 +44,9 @@ from api.workflows.relay import OutboxRelay
 from api.workflows.retries import RetryPolicy
 from api.workflows.updater import StatusUpdater
 from api.workflows.watchers import Watchers
-from contracts import create_celery_app, tracing
-from contracts.logs import configure_logging
+from switchyard_runtime import tracing
+from switchyard_runtime.celery_app import create_celery_app
+from switchyard_runtime.logs import configure_logging
 
 log = structlog.get_logger(__name__)
 

@@ -167,7 +167,7 @@ class HttpMetrics:
 
 def count_server_process(registry: CollectorRegistry) -> None:
     """Count this process among the running servers (dropped when it exits, by the
-    supervisor: :func:`contracts.metrics.mark_process_dead`)."""
+    supervisor: :func:`switchyard_runtime.metrics.mark_process_dead`)."""
     Gauge(
         "switchyard_api_server_processes",
         "API server processes running.",

@@ -27,7 +27,7 @@ from celery import Celery
 from api.metrics import RelayMetrics
 from api.workflows import outbox
 from api.workflows.relay import OutboxRelay
-from contracts.failover import retries_per_node
+from switchyard_runtime.failover import retries_per_node
 
 #: Seconds a readiness answer is reused for.
 TTL = 1.0

@@ -12,14 +12,10 @@ from celery import Celery
 
 from api.intake.kinds import KINDS, InvalidRequest, plan_for
 from api.intake.starts import origin_of
-from contracts import (
-    GENERATE_REPORT,
-    SEND_EMAIL,
-    PlatformSettings,
-    WorkflowKind,
-    create_celery_app,
-)
+from contracts import GENERATE_REPORT, SEND_EMAIL, WorkflowKind
 from contracts.workflows import workflow_id_for
+from switchyard_runtime.celery_app import create_celery_app
+from switchyard_runtime.settings import PlatformSettings
 
 WORKFLOW_ID = workflow_id_for("email_activity", datetime(2026, 11, 23, 6, tzinfo=UTC))
 PERIOD = {"start": "2026-11-22", "end": "2026-11-22"}

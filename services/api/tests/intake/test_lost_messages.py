@@ -8,7 +8,7 @@ from uuid import uuid4
 import pytest
 
 from api.intake.lost_messages import DEAD_LETTER_EXCHANGES, lost_message
-from contracts.dead_letters import QUEUE_HEADER, REASON_HEADER
+from switchyard_runtime.dead_letters import QUEUE_HEADER, REASON_HEADER
 
 WORKFLOW_ID = uuid4()
 

@@ -18,12 +18,12 @@ from contracts import (
     GenerateReport,
     Lane,
     Period,
-    PlatformSettings,
     ReportKind,
     SendEmail,
     contract_for,
-    create_celery_app,
 )
+from switchyard_runtime.celery_app import create_celery_app
+from switchyard_runtime.settings import PlatformSettings
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from contracts.cli import service_main, worker_argv
 from email_worker.config import get_settings
+from switchyard_runtime.cli import service_main, worker_argv
 
 #: What ``run`` and ``migrate`` do, for ``--help``.
 HELPS = ("consume the email queues", "apply the email worker's migrations")

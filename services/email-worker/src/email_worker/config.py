@@ -7,8 +7,7 @@ from typing import Literal
 
 from pydantic import Field, FilePath, SecretStr, ValidationInfo, field_validator
 
-from contracts import load_settings
-from contracts.settings import WorkerSettings
+from switchyard_runtime.settings import WorkerSettings, load_settings
 
 
 class Settings(WorkerSettings):

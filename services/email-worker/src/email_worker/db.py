@@ -10,8 +10,8 @@ from typing import TypeVar
 import structlog
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from contracts.database import worker_engine
 from email_worker.config import get_settings
+from switchyard_runtime.database import worker_engine
 
 log = structlog.get_logger(__name__)
 

@@ -2,7 +2,7 @@
 
 They are not written on their own: the task hands them to the result backend, which
 writes them in the statement that stores the task's outcome
-(:meth:`contracts.results.ResultBackend.commit_with_outcome`), so an email recorded as
+(:meth:`switchyard_runtime.results.ResultBackend.commit_with_outcome`), so an email recorded as
 sent and a task stored as succeeded are one commit, never one without the other.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from contracts import EmailSent
-from contracts.results import Write
+from switchyard_runtime.results import Write
 
 _COLUMNS = "task_id, workflow_id, tenant, lane, attempt, recipients, attempted_at, outcome"
 

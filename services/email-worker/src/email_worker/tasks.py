@@ -10,14 +10,14 @@ from celery import Celery, Task
 
 from contracts import EmailSent
 from contracts.email import SEND, RefusedRecipient
-from contracts.results import Write
-from contracts.worker import ContractTask, backoff, commit_with_outcome, payload_of
 from email_worker import deliveries
 from email_worker.attachments import load_attachments
 from email_worker.config import Settings
 from email_worker.db import patiently
 from email_worker.mime import Outgoing, build_message, plain_text, sender_domain
 from email_worker.smtp import DeliveryError, PermanentDeliveryError, TransientDeliveryError, deliver
+from switchyard_runtime.results import Write
+from switchyard_runtime.worker import ContractTask, backoff, commit_with_outcome, payload_of
 
 log = structlog.get_logger(__name__)
 
@@ -43,7 +43,7 @@ def send_email(task: Task[Any, Any], settings: Settings, kwargs: dict[str, Any])
     """Deliver one email.
 
     Runs once per task id at a time and never after it succeeded: the task's claim in the
-    result backend (:class:`contracts.worker.ContractTask`) sees to that, so a duplicate
+    result backend (:class:`switchyard_runtime.worker.ContractTask`) sees to that, so a duplicate
     message waits for the first copy, then is skipped. No transaction is open while the
     SMTP server is talked to; the delivery is recorded with the task's result.
     """

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from contracts.entrypoint import worker_app
 from email_worker import tasks
 from email_worker.config import get_settings
+from switchyard_runtime.entrypoint import worker_app
 
 app = worker_app("email-worker", get_settings(), tasks.register)

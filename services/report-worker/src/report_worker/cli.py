@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from contracts.cli import service_main, worker_argv
 from report_worker.config import get_settings
+from switchyard_runtime.cli import service_main, worker_argv
 
 #: What ``run`` and ``migrate`` do, for ``--help``.
 HELPS = ("consume the reports queue", "apply the report worker's migrations")

@@ -6,8 +6,7 @@ from functools import lru_cache
 
 from pydantic import Field
 
-from contracts import load_settings
-from contracts.settings import WorkerSettings
+from switchyard_runtime.settings import WorkerSettings, load_settings
 
 
 class Settings(WorkerSettings):

@@ -13,12 +13,12 @@ from sqlalchemy.exc import OperationalError
 
 from contracts import GenerateReport, ReportReady
 from contracts.reports import GENERATE
-from contracts.worker import ContractTask, backoff, parse_payload
 from report_worker import artifacts
 from report_worker.config import Settings
 from report_worker.db import engine
 from report_worker.render import Heading, plain, renderer_for
 from report_worker.sources import source_for
+from switchyard_runtime.worker import ContractTask, backoff, parse_payload
 
 #: Custom Celery state of a running report; its meta is ``{"completed", "total"}`` rows.
 PROGRESS = "PROGRESS"

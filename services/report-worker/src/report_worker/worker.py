@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from contracts.entrypoint import worker_app
 from report_worker import tasks
 from report_worker.config import get_settings
+from switchyard_runtime.entrypoint import worker_app
 
 app = worker_app("report-worker", get_settings(), tasks.register)

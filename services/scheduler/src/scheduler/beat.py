@@ -19,14 +19,15 @@ from celery.beat import Scheduler
 from celery.signals import setup_logging
 from sqlalchemy.exc import DBAPIError
 
-from contracts import StartWorkflow, create_celery_app, dispatch
-from contracts.declaration import declare_needs
-from contracts.logs import configure_logging
+from contracts import StartWorkflow, dispatch
 from contracts.workflows import workflow_id_for
 from scheduler import leader, schedules
 from scheduler.cadence import due_ticks
 from scheduler.config import Settings, get_settings
 from scheduler.leader import Leadership, LeadershipLost
+from switchyard_runtime.celery_app import create_celery_app
+from switchyard_runtime.declaration import declare_needs
+from switchyard_runtime.logs import configure_logging
 
 log = structlog.get_logger(__name__)
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from contracts.cli import service_main
 from scheduler import schedules
 from scheduler.config import get_settings
+from switchyard_runtime.cli import service_main
 
 #: What ``run`` and ``migrate`` do, for ``--help``.
 HELPS = ("run Celery beat", "apply the scheduler's migrations (beat's state)")

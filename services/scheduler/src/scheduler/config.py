@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from pydantic import EmailStr, Field, TypeAdapter, ValidationError, field_validator
 from pydantic_settings import NoDecode
 
-from contracts import PlatformSettings, load_settings
+from switchyard_runtime.settings import PlatformSettings, load_settings
 
 #: What a tenant looks like (the API's rule for tenants of keys).
 TENANT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"

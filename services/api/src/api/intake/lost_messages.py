@@ -4,7 +4,7 @@ RabbitMQ moves a message that no binding matched to ``unroutable`` (the domain
 exchanges' alternate exchange), and one a work queue gives up on (its delivery limit, a
 reject) through ``<domain>.dlx`` to ``<queue>.dlq``, without any of our code; a worker
 refusing a message sends it the same way, with ``x-switchyard-reason``
-(:mod:`contracts.poison`). The queue ``api.dead-letters``
+(:mod:`switchyard_runtime.poison`). The queue ``api.dead-letters``
 (:data:`contracts.routing.LOST_MESSAGES_QUEUE`) is bound to all of them, so it gets a
 copy of each while the original waits where it landed, for inspection.
 
@@ -32,9 +32,9 @@ from kombu.common import ignore_errors
 from api.config import Settings
 from api.intake.runtime import Runtime
 from api.workflows.failing import Failed, Failure, broadcast_revoke, fail
-from contracts.dead_letters import QUEUE_HEADER, REASON_HEADER
 from contracts.routing import LOST_MESSAGES_QUEUE
 from contracts.topology import UNROUTABLE_EXCHANGE, UNROUTABLE_QUEUE
+from switchyard_runtime.dead_letters import QUEUE_HEADER, REASON_HEADER
 
 log = structlog.get_logger(__name__)
 

@@ -16,10 +16,10 @@ from api.intake import starts
 from api.intake.lost_messages import LostMessageHandler, LostMessages
 from api.intake.runtime import Runtime
 from api.webhooks import task as webhooks
-from contracts.entrypoint import worker_app
 from contracts.webhooks import DELIVER
-from contracts.worker import ContractTask, backoff, payload_of
 from contracts.workflows import START
+from switchyard_runtime.entrypoint import worker_app
+from switchyard_runtime.worker import ContractTask, backoff, payload_of
 
 #: Retries of a start while the database is unreachable (first delay doubles each time).
 MAX_RETRIES = 5

@@ -1,11 +1,11 @@
 """Alembic environment of the API's schema: its own version table
-(:func:`contracts.migrations.run_migrations`)."""
+(:func:`switchyard_runtime.migrations.run_migrations`)."""
 
 from __future__ import annotations
 
 from api.config import get_settings
 from api.tables import SCHEMA, metadata
-from contracts.migrations import run_migrations
+from switchyard_runtime.migrations import run_migrations
 
 #: Serializes concurrent `api migrate` runs (two replicas starting at once).
 MIGRATION_LOCK = 0x6170_6900  # "api"

@@ -30,7 +30,7 @@ from api.webhooks import addresses, deliveries, sending
 from api.webhooks.deliveries import Attempt, Delivery
 from api.webhooks.schedule import RetrySchedule
 from contracts.webhooks import DELIVER, DeliveryOutcome, WebhookDelivered
-from contracts.worker import backoff, payload_of
+from switchyard_runtime.worker import backoff, payload_of
 
 log = structlog.get_logger(__name__)
 

@@ -29,7 +29,7 @@ import asyncpg
 import structlog
 
 from api import db
-from contracts import PlatformSettings
+from switchyard_runtime.settings import PlatformSettings
 
 log = structlog.get_logger(__name__)
 

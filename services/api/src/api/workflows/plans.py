@@ -16,7 +16,8 @@ from uuid import UUID, uuid4
 from celery import Celery, chain, chord, group
 
 from api.workflows.steps import Planned
-from contracts import GenerateReport, Message, SendEmail, signature, task_name_of, tracing
+from contracts import GenerateReport, Message, SendEmail, signature, task_name_of
+from switchyard_runtime import tracing
 
 
 @dataclass(frozen=True)

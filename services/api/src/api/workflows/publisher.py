@@ -42,8 +42,8 @@ from kombu import Connection
 from kombu.exceptions import OperationalError
 
 from api.workflows.confirms import Confirms
-from contracts.declaration import declare_needs
-from contracts.failover import retries_per_node
+from switchyard_runtime.declaration import declare_needs
+from switchyard_runtime.failover import retries_per_node
 
 log = structlog.get_logger(__name__)
 
