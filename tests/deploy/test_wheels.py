@@ -56,10 +56,19 @@ class Venv:
     def python_run(
         self, code: str, cwd: Path, env: dict[str, str] | None = None, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
+        return self._run(["-c", code], cwd, env, check)
+
+    def module(self, argv: list[str | Path], cwd: Path) -> subprocess.CompletedProcess[str]:
+        """``python -m argv...``, as another repository's CI runs it."""
+        return self._run(["-m", *map(str, argv)], cwd, None, False)
+
+    def _run(
+        self, argv: list[str], cwd: Path, env: dict[str, str] | None, check: bool
+    ) -> subprocess.CompletedProcess[str]:
         # Not the checkout's PYTHONPATH, not its working directory: only what is installed.
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL"))}
         return subprocess.run(
-            [str(self.python), "-c", code],
+            [str(self.python), *argv],
             cwd=cwd,
             env={**clean, **(env or {})},
             capture_output=True,
@@ -126,26 +135,18 @@ def test_the_wheel_ships_every_snapshot(wheels: dict[str, Path]) -> None:
 
 
 def test_the_guard_runs_from_the_installed_wheel(producer: Venv, elsewhere: Path) -> None:
-    code = "import sys; from contracts import compat; sys.exit(compat.main(sys.argv[1:]))"
-    checked = producer.python_run(
-        "import runpy, sys; sys.argv = ['compat', '--check']; "
-        "runpy.run_module('contracts.compat', run_name='__main__')",
-        elsewhere,
-        check=False,
-    )
+    checked = producer.module(["contracts.compat", "--check"], elsewhere)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "site-packages" in checked.stdout and "compatible:" in checked.stdout
 
     # Another repository pins the snapshots it was built against, then checks against them.
     pinned = elsewhere / "pinned"
-    record = f"{code}\n"
-    argv = f"import sys; sys.argv[1:] = ['--update', '--snapshots', {str(pinned)!r}]\n"
-    assert producer.python_run(argv + record, elsewhere, check=False).returncode == 0
+    recorded = producer.module(["contracts.compat", "--update", "--snapshots", pinned], elsewhere)
+    assert recorded.returncode == 0, recorded.stdout + recorded.stderr
     report = json.loads((pinned / "report.generate.json").read_text())
     report["payload"]["properties"]["relied_on"] = {"type": "string"}
     (pinned / "report.generate.json").write_text(json.dumps(report))
-    argv = f"import sys; sys.argv[1:] = ['--check', '--snapshots', {str(pinned)!r}]\n"
-    broken = producer.python_run(argv + record, elsewhere, check=False)
+    broken = producer.module(["contracts.compat", "--check", "--snapshots", pinned], elsewhere)
     assert broken.returncode == 1
     assert "report.generate.payload.relied_on: field removed" in broken.stdout
 
