@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
-
 def installed() -> bool:
     """Whether the ``metrics`` extra (prometheus-client) is installed."""
     return importlib.util.find_spec("prometheus_client") is not None
