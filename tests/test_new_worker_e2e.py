@@ -74,10 +74,8 @@ def test_the_recipe_writes_the_package_its_contract_and_their_wiring(copy: Path)
     compose = (copy / "docker-compose.yml").read_text()
     assert "celery -A demo_worker.worker:app inspect ping -d demo-worker@$$HOSTNAME" in compose
     assert "RABBITMQ_DEMO_WORKER_PASSWORD=" in (copy / ".env.example").read_text()
-    assert (
-        f'packages := "contracts api email-worker report-worker scheduler client cli {NAME}"'
-        in ((copy / "justfile").read_text())
-    )
+    packages = f"contracts runtime api email-worker report-worker scheduler client cli {NAME}"
+    assert f'packages := "{packages}"' in (copy / "justfile").read_text()
 
 
 def test_a_taken_or_malformed_name_is_refused_and_nothing_changes(copy: Path) -> None:
