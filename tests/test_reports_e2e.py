@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import System, api_client
-from tests.support.polling import wait_for_workflow
+from tests.support.polling import eventually, wait_for_workflow
 from tests.support.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.e2e
@@ -179,6 +179,33 @@ def test_a_chord_sends_one_digest_after_all_three_reports_succeeded(
     assert digests == {r["result"]["sha256"] for r in reports}
     # The callback was released by celery.chord_unlock, consumed from the callback's queue.
     assert "celery.chord_unlock" in system.email_worker.logs()
+
+
+def test_a_chord_whose_reports_outlast_the_first_unlock_poll_still_sends_its_digest(
+    client: httpx.Client, smtp_sink: SmtpSink, system: System
+) -> None:
+    """``celery.chord_unlock`` polls the header a second after the chord went out and
+    retries itself while it is not done. Each retry is routed again by name, so it has to
+    reach the callback's queue like the first poll (through the delayed-delivery
+    exchanges): here the report worker takes nothing for the first few polls."""
+    to = recipient()
+    spec = {"kind": "email_activity", "period": THIS_MONTH, "format": "csv"}
+    with system.report_worker.paused():
+        accepted = client.post(
+            "/v1/report-batches", json={"reports": [spec, spec], "deliver_to": [to]}
+        ).json()
+        unlock = f'"workflow_id": "{accepted["workflow_id"]}"'
+        eventually(
+            lambda: any(
+                unlock in line and "celery.chord_unlock" in line and "retry: Retry in" in line
+                for line in system.email_worker.logs().splitlines()
+            ),
+            timeout=30,
+        )
+    document = wait_for_workflow(client, accepted["workflow_id"])
+    assert document["status"] == "succeeded", document
+    assert [s["name"] for s in document["steps"]] == ["report.generate"] * 2 + ["email.send"]
+    assert len(smtp_sink.mailbox.wait_for_recipient(to)) == 1
 
 
 def test_a_failing_step_fails_the_workflow_and_the_chain_never_emails(

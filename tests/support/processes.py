@@ -7,7 +7,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,16 @@ class ServiceProcess:
         if self.alive():
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """SIGSTOP the process group for the block, SIGCONT after it: a service too busy
+        (or too slow) to take anything meanwhile, its connections kept."""
+        os.killpg(self.process.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.killpg(self.process.pid, signal.SIGCONT)
 
 
 def start(name: str, argv: list[str], env: Mapping[str, str], log_dir: Path) -> ServiceProcess:

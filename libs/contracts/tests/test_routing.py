@@ -21,7 +21,7 @@ from contracts import (
     contract_for,
     route_task,
 )
-from contracts.routing import SCAFFOLDED, queues_named
+from contracts.routing import CHORD_UNLOCK, SCAFFOLDED, queues_named
 from contracts.topology import DELIVERY_LIMIT, UNROUTABLE_QUEUE
 from contracts.webhooks import DELIVER_WEBHOOK
 from contracts.workflows import BACKEND_CLEANUP
@@ -154,6 +154,61 @@ def test_route_task_sends_the_result_clean_up_to_a_queue_a_worker_consumes() -> 
 @pytest.mark.parametrize("name", ["celery.chord_unlock", "email.sned", "", "report"])
 def test_route_task_leaves_unknown_names_to_the_default_queue(name: str) -> None:
     assert route_task(name, (), {"lane": "bulk"}, {}) is None
+
+
+def digest_callback(lane: str) -> dict[str, Any]:
+    """A chord's callback as ``celery.chord_unlock`` carries it (a signature's dict)."""
+    return {
+        "task": "email.send",
+        "args": [],
+        "kwargs": {"to": ["a@example.com"], "lane": lane, "tenant": "t"},
+        "options": {"queue": f"email.{lane}", "task_id": "cb"},
+    }
+
+
+@pytest.mark.parametrize("lane", ["transactional", "bulk"])
+def test_a_chord_unlock_goes_where_its_callback_goes(lane: str) -> None:
+    # A list, as a retry carries its arguments after a JSON round trip.
+    route = route_task(CHORD_UNLOCK, ["group-id", digest_callback(lane)], {"result": []}, {})
+    assert route == route_task("email.send", (), {"lane": lane}, {})
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        (),
+        ("group-id",),
+        ("group-id", "not a signature"),
+        ("group-id", {"task": "report.lost", "kwargs": {}}),
+        ("group-id", {"task": CHORD_UNLOCK, "args": ["group-id", digest_callback("bulk")]}),
+    ],
+)
+def test_a_chord_unlock_without_a_routable_callback_goes_to_the_default_queue(
+    args: tuple[Any, ...],
+) -> None:
+    assert route_task(CHORD_UNLOCK, args, {}, {}) is None
+
+
+def test_a_retried_chord_unlock_is_routed_to_its_callbacks_queue_not_the_default(
+    app: Celery,
+) -> None:
+    """A retry's options are its delivery's exchange and routing key, without a queue:
+    Celery's router must still name the callback's queue, whose binding the countdown's
+    delayed-delivery routing key is built from."""
+    app.conf.update(
+        task_queues=TASK_QUEUES,
+        task_default_queue=UNROUTABLE_QUEUE.name,
+        task_create_missing_queues=False,
+    )
+    delivered = {
+        "exchange": "celery_delayed_delivery",
+        "routing_key": "0." * 27 + "1.email.#.bulk",
+        "exchange_type": "topic",
+    }
+    route = app.amqp.router.route(
+        dict(delivered), CHORD_UNLOCK, ["group-id", digest_callback("bulk")], {}
+    )
+    assert route["queue"].name == "email.bulk"
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ through the app factory, so they all declare the same queues with the same argum
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kombu import Exchange, Queue
@@ -35,6 +35,10 @@ SCAFFOLDED: tuple[TaskContract[Any, Any], ...] = tuple(
 OTHER_ROUTES: dict[str, dict[str, str]] = {
     workflows.BACKEND_CLEANUP: workflows.BACKEND_CLEANUP_ROUTE,
 }
+
+#: Celery's task completing a chord on a result backend without native chords: it polls
+#: the chord's header, retrying itself every second, then publishes the callback.
+CHORD_UNLOCK = "celery.chord_unlock"
 
 #: Every queue of the system, the unroutable catch-all first: a domain exchange names it
 #: as its alternate exchange, so it has to exist before anything is published.
@@ -82,12 +86,33 @@ def route_task(
     first publish): a work queue is its consumer's, declared by its worker and by ``api
     migrate``, and a producer's broker user may not declare it (:mod:`switchyard_runtime.grants`).
     A producer declares the exchanges it publishes to when it starts.
+
+    :data:`CHORD_UNLOCK` goes where its callback goes (:func:`_route_of_callback`).
     """
+    if name == CHORD_UNLOCK:
+        return _route_of_callback(args)
     contract = CONTRACTS.get(name)
     if contract is None:
         other = OTHER_ROUTES.get(name)
         return None if other is None else {**other, "declare": []}
     return {**contract.route(kwargs or {}), "declare": []}
+
+
+def _route_of_callback(args: Sequence[Any]) -> dict[str, Any] | None:
+    """The route of the callback a ``celery.chord_unlock`` carries (its second argument).
+
+    Celery names the callback's queue when it first publishes the unlock, but each retry
+    is routed again by the task's name. Unrouted, a retry would go to the default queue
+    with its countdown, through the delayed-delivery exchanges, which have no binding for
+    it: the chord would never complete once its header took longer than the first poll.
+    """
+    callback = args[1] if isinstance(args, Sequence) and len(args) > 1 else None
+    if not isinstance(callback, Mapping):
+        return None
+    task, kwargs = callback.get("task"), callback.get("kwargs")
+    if not isinstance(task, str) or task == CHORD_UNLOCK:
+        return None
+    return route_task(task, (), kwargs if isinstance(kwargs, Mapping) else {}, {})
 
 
 def queues_named(names: list[str]) -> list[Queue]:
