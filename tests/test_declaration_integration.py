@@ -103,6 +103,23 @@ def test_a_producer_alone_catches_a_message_no_binding_matches(
     assert json.loads(letter.body) == {"marker": marker}
 
 
+def test_a_countdown_to_a_task_no_route_names_lands_in_the_unroutable_queue(
+    app: Celery, bare_amqp_url: str
+) -> None:
+    """Celery sends it to its default queue through the delayed-delivery exchanges; the
+    catch-all's binding there takes it (else the broker holds it in a delayed queue)."""
+    declare_needs(app, email.QUEUES)  # the email worker's declaration, nothing else
+    task_id = str(uuid.uuid4())
+
+    app.send_task("nobody.runs.this", task_id=task_id, countdown=1)
+
+    letter = take_message(
+        bare_amqp_url, "unroutable", lambda letter: letter.headers.get("id") == task_id
+    )
+    assert letter is not None, "the delayed message never left the delayed-delivery queues"
+    assert letter.headers["task"] == "nobody.runs.this"
+
+
 def test_the_broker_refuses_a_queue_declared_again_with_other_arguments(
     app: Celery, bare_amqp_url: str
 ) -> None:

@@ -102,9 +102,9 @@ def _route_of_callback(args: Sequence[Any]) -> dict[str, Any] | None:
     """The route of the callback a ``celery.chord_unlock`` carries (its second argument).
 
     Celery names the callback's queue when it first publishes the unlock, but each retry
-    is routed again by the task's name. Unrouted, a retry would go to the default queue
-    with its countdown, through the delayed-delivery exchanges, which have no binding for
-    it: the chord would never complete once its header took longer than the first poll.
+    is routed again by the task's name. Unrouted, a retry would go to the default queue,
+    ``unroutable``, where no worker unlocks the chord: it would never complete once its
+    header took longer than the first poll.
     """
     callback = args[1] if isinstance(args, Sequence) and len(args) > 1 else None
     if not isinstance(callback, Mapping):

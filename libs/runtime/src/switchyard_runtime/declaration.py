@@ -16,6 +16,8 @@ What a service relies on (:func:`needs_of`):
   behind it (``unroutable``: an alternate exchange without a queue drops the message);
 - for each queue it consumes: the queue with its bindings, its dead-letter exchange and
   dead-letter queue, and its binding to Celery's delayed-delivery exchanges;
+- with those, the catch-all's binding to delayed delivery (:func:`bind_catch_all`): a
+  countdown to a name no route knows (Celery's default queue) reaches ``unroutable``;
 - the exchanges it publishes to that another service owns are only checked (a passive
   declare: its broker user may not declare them, :mod:`switchyard_runtime.grants`).
 
@@ -42,12 +44,13 @@ import structlog
 from celery import Celery, bootsteps
 from kombu import Connection, Exchange, Queue
 from kombu.transport.native_delayed_delivery import (
+    CELERY_DELAYED_DELIVERY_EXCHANGE,
     bind_queue_to_native_delayed_delivery_exchange,
     declare_native_delayed_delivery_exchanges_and_queues,
 )
 
 from contracts.routing import ROUTED_EXCHANGES
-from contracts.topology import UNROUTABLE_QUEUE, dead_letter_queue_of
+from contracts.topology import UNROUTABLE_EXCHANGE, UNROUTABLE_QUEUE, dead_letter_queue_of
 from switchyard_runtime.failover import retries_per_node
 from switchyard_runtime.services import service_named
 
@@ -173,8 +176,34 @@ class _Declaring:
             self.missing.append(exchange.name)
 
 
-def declare_needs_on(connection: Connection, needs: Needs, queue_type: str = "quorum") -> list[str]:
+def bind_catch_all(connection: Connection, default_routing_key: str) -> None:
+    """Bind ``unroutable`` to Celery's delayed delivery, for its default queue's messages.
+
+    Celery sends a task no route names to its default queue, ``unroutable``; with a
+    countdown, through the delayed-delivery exchanges, under ``<delay bits>.<the default
+    queue's routing key>``. Nothing else binds that key, and the delayed queues
+    dead-letter at least once: the broker would hold such a message in a delayed queue
+    for good, counted but never delivered. Bound, it lands in ``unroutable`` (and the
+    lost-message tap) like any message no binding matches.
+    """
+    channel: Any = connection.channel()
+    channel.exchange_bind(
+        destination=UNROUTABLE_EXCHANGE.name,
+        source=CELERY_DELAYED_DELIVERY_EXCHANGE,
+        routing_key=f"#.{default_routing_key}",
+    )
+
+
+def declare_needs_on(
+    connection: Connection,
+    needs: Needs,
+    queue_type: str = "quorum",
+    default_routing_key: str = UNROUTABLE_QUEUE.name,
+) -> list[str]:
     """Declare ``needs`` on ``connection`` (idempotent; the shared objects stay unbound).
+
+    ``default_routing_key`` is the routing key of Celery's default queue (the app's
+    ``task_default_routing_key``), which :func:`bind_catch_all` binds.
 
     Returns what the broker refused (each one logged), empty when all was declared.
     """
@@ -198,6 +227,13 @@ def declare_needs_on(connection: Connection, needs: Needs, queue_type: str = "qu
             bind_queue_to_native_delayed_delivery_exchange,
             connection,
             queue,
+        )
+    if needs.delayed and UNROUTABLE_QUEUE.name in {queue.name for queue in needs.queues}:
+        declaring.attempt(
+            "bind the catch-all to delayed delivery",
+            bind_catch_all,
+            connection,
+            default_routing_key,
         )
     return declaring.refused
 
@@ -233,7 +269,7 @@ def declare_needs(
             reraise_as_library_errors=False,
         )
         queue_type = app.conf.broker_native_delayed_delivery_queue_type
-        refused = declare_needs_on(connection, needs, queue_type)
+        refused = declare_needs_on(connection, needs, queue_type, app.conf.task_default_routing_key)
     log.info(
         "broker topology declared",
         exchanges=[exchange.name for exchange in needs.exchanges],
