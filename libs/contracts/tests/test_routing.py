@@ -206,7 +206,7 @@ def test_a_retried_chord_unlock_is_routed_to_its_callbacks_queue_not_the_default
         "exchange_type": "topic",
     }
     route = app.amqp.router.route(
-        dict(delivered), CHORD_UNLOCK, ["group-id", digest_callback("bulk")], {}
+        dict(delivered), CHORD_UNLOCK, ("group-id", digest_callback("bulk")), {}
     )
     assert route["queue"].name == "email.bulk"
 

@@ -70,7 +70,7 @@ def contract_for(task_name: str) -> TaskContract[Any, Any]:
 
 def route_task(
     name: str,
-    args: tuple[Any, ...],
+    args: Sequence[Any],
     kwargs: Mapping[str, Any] | None,
     options: Mapping[str, Any],
     task: Any = None,
